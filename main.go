@@ -1,0 +1,89 @@
+// Command tangerine is the Tangerine backend: PocketBase with Tangerine's collections, hooks
+// and routes. Run `tangerine serve` (or `make run`); see README.md for the configuration.
+package main
+
+import (
+	"log"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/pocketbase/pocketbase"
+	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/plugins/migratecmd"
+	"github.com/pocketbase/pocketbase/tools/hook"
+	"github.com/pocketbase/pocketbase/tools/osutils"
+
+	"github.com/tangerine-market/tangerine/extensions/feed"
+	"github.com/tangerine-market/tangerine/hooks"
+	_ "github.com/tangerine-market/tangerine/migrations"
+)
+
+func main() {
+	app := pocketbase.New()
+
+	var cfg config
+	cfg.bindFlags(app)
+	// parse early so that the flags are known before the extensions are registered
+	_ = app.RootCmd.ParseFlags(os.Args[1:])
+
+	migratecmd.MustRegister(app, app.RootCmd, migratecmd.Config{
+		TemplateLang: migratecmd.TemplateLangGo,
+		// automigrate only while developing with `go run`
+		Automigrate: osutils.IsProbablyGoRun(),
+		Dir:         "migrations",
+	})
+
+	hooks.MustRegister(app, hooks.Config{
+		RateLimits:         cfg.rateLimits(),
+		GoogleClientId:     os.Getenv("GOOGLE_CLIENT_ID"),
+		GoogleClientSecret: os.Getenv("GOOGLE_CLIENT_SECRET"),
+	})
+	feed.MustRegister(app, feed.Config{})
+
+	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
+		Func:     servePublic,
+		Priority: 999, // after every API route, so that those win
+	})
+
+	if err := app.Start(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// servePublic serves the web client in pb_public at /.
+func servePublic(e *core.ServeEvent) error {
+	if !e.Router.HasRoute(http.MethodGet, "/{path...}") {
+		e.Router.GET("/{path...}", apis.Static(os.DirFS(publicDir()), true))
+	}
+	return e.Next()
+}
+
+func publicDir() string {
+	if d := os.Getenv("TANGERINE_PUBLIC_DIR"); d != "" {
+		return d
+	}
+	return "pb_public"
+}
+
+// config holds what main reads from flags and the environment (docs/API.md, Configuration).
+type config struct {
+	rateLimitsMode string
+}
+
+func (c *config) bindFlags(app *pocketbase.PocketBase) {
+	app.RootCmd.PersistentFlags().StringVar(&c.rateLimitsMode, "rateLimits",
+		envOr("TANGERINE_RATE_LIMITS", "on"), "PocketBase's rate limiter with Tangerine's rules: on or off")
+}
+
+func (c *config) rateLimits() bool {
+	return !strings.EqualFold(strings.TrimSpace(c.rateLimitsMode), "off")
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
