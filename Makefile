@@ -6,11 +6,15 @@ export GOFLAGS ?= -buildvcs=false
 GO ?= go
 PKGS := ./...
 
-.PHONY: run build test test-integration bench lint fmt eval
+.PHONY: run dev build test test-integration bench lint fmt
 
-## run: serve Tangerine on 127.0.0.1:8090 with embedded defaults (data in ./pb_data)
-run:
-	$(GO) run . serve --http=127.0.0.1:8090
+## run: build and serve Tangerine on 127.0.0.1:8090 with embedded defaults (data in ./pb_data)
+run: build
+	./bin/tangerine serve --http=127.0.0.1:8090 --dir=pb_data
+
+## dev: like run, through `go run`: PocketBase's dev mode (SQL logged, automigrate on)
+dev:
+	$(GO) run . serve --http=127.0.0.1:8090 --dir=pb_data
 
 ## build: a static binary in ./bin/tangerine
 build:

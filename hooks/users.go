@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/pocketbase/dbx"
+	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 
 	"github.com/tangerine-market/tangerine/collections"
@@ -40,24 +41,30 @@ func bindUserHooks(app core.App) {
 	})
 
 	// An OAuth2 identity whose provider says the email is not verified never claims an
-	// existing account by that email, nor brings the email into a new one (the Google
-	// provider already drops unverified emails; this holds for every provider).
+	// existing account by that email, nor opens a new one with it (the Google provider already
+	// drops unverified emails; this holds for every provider). Email is required on users, so
+	// such an identity gets a clear 400 unless it is already linked to an account.
 	app.OnRecordAuthWithOAuth2Request(collections.Users).BindFunc(func(e *core.RecordAuthWithOAuth2RequestEvent) error {
 		if e.OAuth2User != nil && e.OAuth2User.Email != "" && e.OAuth2User.RawUser != nil {
 			if v, ok := e.OAuth2User.RawUser["email_verified"].(bool); ok && !v {
-				if e.Record != nil && !e.IsNewRecord && isLinkedByEmailOnly(e) {
-					e.Record = nil
-					e.IsNewRecord = true
+				if e.Record == nil || e.IsNewRecord || isLinkedByEmailOnly(e) {
+					return e.BadRequestError("The sign-in provider has not verified this email address.",
+						validation.Errors{"email": validation.NewError("validation_unverified_oauth2_email", "The provider has not verified this email address.")})
 				}
-				e.OAuth2User.Email = ""
 			}
 		}
-		if e.IsNewRecord && e.CreateData != nil {
-			if _, ok := e.CreateData["handle"]; !ok && e.OAuth2User != nil && e.OAuth2User.Name != "" {
-				seed := e.OAuth2User.Name
-				if h, err := generateHandle(e.App, seed); err == nil {
-					e.CreateData["handle"] = h
+		// an OAuth2 sign-up takes its handle from the provider's name (the email's local part
+		// when there is no name; see the users create hook)
+		if e.IsNewRecord && e.OAuth2User != nil && e.OAuth2User.Name != "" {
+			if e.CreateData == nil {
+				e.CreateData = map[string]any{}
+			}
+			if _, ok := e.CreateData["handle"]; !ok {
+				h, err := generateHandle(e.App, e.OAuth2User.Name)
+				if err != nil {
+					return e.InternalServerError("Failed to generate a handle.", err)
 				}
+				e.CreateData["handle"] = h
 			}
 		}
 		return e.Next()
