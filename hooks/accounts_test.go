@@ -106,7 +106,6 @@ func enableFakeProvider(t *testing.T, app core.App, user *auth.AuthUser) {
 	}
 }
 
-
 func TestOAuth2PreAccountTakeoverGuard(t *testing.T) {
 	app := testapp.New(t)
 	srv := testapp.Serve(t, app)

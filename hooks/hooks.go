@@ -32,6 +32,8 @@ func Register(app core.App, cfg Config) error {
 	bindCommentHooks(app)
 	bindSocialHooks(app)
 	bindCounters(app)
+	bindReportHooks(app)
+	bindModerationLog(app)
 	bindSettings(app, cfg)
 	return nil
 }
