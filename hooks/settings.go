@@ -6,23 +6,6 @@ import (
 	"github.com/tangerine-market/tangerine/collections"
 )
 
-// RateLimitRules are Tangerine's rules for PocketBase's rate limiter, per client IP (or auth
-// user): log-in attempts, sign-ups, writes, and a broad ceiling on the whole API.
-var RateLimitRules = []core.RateLimitRule{
-	{Label: "*:auth", MaxRequests: 10, Duration: 60},
-	{Label: "*:authRefresh", MaxRequests: 30, Duration: 60},
-	{Label: "*:requestPasswordReset", MaxRequests: 3, Duration: 300},
-	{Label: "*:requestVerification", MaxRequests: 3, Duration: 300},
-	{Label: "*:requestEmailChange", MaxRequests: 3, Duration: 300},
-	{Label: "*:requestOTP", MaxRequests: 3, Duration: 300},
-	{Label: "users:create", Audience: "@guest", MaxRequests: 5, Duration: 3600},
-	{Label: "*:create", MaxRequests: 60, Duration: 60},
-	{Label: "*:update", MaxRequests: 60, Duration: 60},
-	{Label: "*:delete", MaxRequests: 60, Duration: 60},
-	{Label: "/api/batch", MaxRequests: 5, Duration: 1},
-	{Label: "/api/", MaxRequests: 600, Duration: 60},
-}
-
 // bindSettings applies the start-up settings when the server starts: after the migrations,
 // so that the users collection exists on a fresh pb_data.
 func bindSettings(app core.App, cfg Config) {
@@ -34,21 +17,13 @@ func bindSettings(app core.App, cfg Config) {
 	})
 }
 
-// ApplySettings switches the rate limiter on (with [RateLimitRules] when none are configured)
-// or off, and enables Google OAuth2 on the users collection when its credentials are given.
-// It only writes what changes.
+// ApplySettings switches the rate limiter on or off (its rules are installed by a migration and
+// editable in the dashboard) and enables Google OAuth2 on the users collection when its
+// credentials are given. It only writes what changes.
 func ApplySettings(app core.App, cfg Config) error {
 	settings := app.Settings()
-	changed := false
 	if settings.RateLimits.Enabled != cfg.RateLimits {
 		settings.RateLimits.Enabled = cfg.RateLimits
-		changed = true
-	}
-	if cfg.RateLimits && len(settings.RateLimits.Rules) == 0 {
-		settings.RateLimits.Rules = append([]core.RateLimitRule(nil), RateLimitRules...)
-		changed = true
-	}
-	if changed {
 		if err := app.Save(settings); err != nil {
 			return err
 		}
