@@ -39,6 +39,7 @@ func main() {
 		RateLimits:         cfg.rateLimits(),
 		GoogleClientId:     os.Getenv("GOOGLE_CLIENT_ID"),
 		GoogleClientSecret: os.Getenv("GOOGLE_CLIENT_SECRET"),
+		S3:                 cfg.s3(),
 	})
 	feed.MustRegister(app, feed.Config{})
 
@@ -79,6 +80,30 @@ func (c *config) bindFlags(app *pocketbase.PocketBase) {
 
 func (c *config) rateLimits() bool {
 	return !strings.EqualFold(strings.TrimSpace(c.rateLimitsMode), "off")
+}
+
+// s3 reads TANGERINE_S3_*; nil when no bucket is configured.
+func (c *config) s3() *hooks.S3Config {
+	bucket := os.Getenv("TANGERINE_S3_BUCKET")
+	if bucket == "" {
+		return nil
+	}
+	return &hooks.S3Config{
+		Endpoint:       os.Getenv("TANGERINE_S3_ENDPOINT"),
+		Bucket:         bucket,
+		Region:         envOr("TANGERINE_S3_REGION", "us-east-1"),
+		AccessKey:      os.Getenv("TANGERINE_S3_ACCESS_KEY"),
+		Secret:         os.Getenv("TANGERINE_S3_SECRET"),
+		ForcePathStyle: isTrue(os.Getenv("TANGERINE_S3_FORCE_PATH_STYLE")),
+	}
+}
+
+func isTrue(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
 }
 
 func envOr(key, def string) string {

@@ -20,6 +20,20 @@ type Config struct {
 	// on the users collection at start. Empty leaves the dashboard's setting as it is.
 	GoogleClientId     string
 	GoogleClientSecret string
+
+	// S3, when its Bucket is set, points PocketBase's file storage at an S3-compatible server
+	// at start (TANGERINE_S3_*). Nil or an empty Bucket leaves the dashboard's setting as it is.
+	S3 *S3Config
+}
+
+// S3Config is PocketBase's S3 file storage, set from the environment.
+type S3Config struct {
+	Endpoint       string
+	Bucket         string
+	Region         string
+	AccessKey      string
+	Secret         string
+	ForcePathStyle bool
 }
 
 // Register binds every Tangerine record hook to app.

@@ -22,8 +22,27 @@ func bindSettings(app core.App, cfg Config) {
 // credentials are given. It only writes what changes.
 func ApplySettings(app core.App, cfg Config) error {
 	settings := app.Settings()
+	changed := false
 	if settings.RateLimits.Enabled != cfg.RateLimits {
 		settings.RateLimits.Enabled = cfg.RateLimits
+		changed = true
+	}
+	if s3 := cfg.S3; s3 != nil && s3.Bucket != "" {
+		want := core.S3Config{
+			Enabled:        true,
+			Bucket:         s3.Bucket,
+			Region:         s3.Region,
+			Endpoint:       s3.Endpoint,
+			AccessKey:      s3.AccessKey,
+			Secret:         s3.Secret,
+			ForcePathStyle: s3.ForcePathStyle,
+		}
+		if settings.S3 != want {
+			settings.S3 = want
+			changed = true
+		}
+	}
+	if changed {
 		if err := app.Save(settings); err != nil {
 			return err
 		}

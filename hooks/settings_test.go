@@ -86,3 +86,23 @@ func TestGoogleOAuth2EnabledFromCredentials(t *testing.T) {
 		t.Fatal("Expected OAuth2 to stay enabled when no credentials are given")
 	}
 }
+
+func TestS3StorageFromEnvironment(t *testing.T) {
+	app := newBareApp(t)
+	cfg := hooks.Config{S3: &hooks.S3Config{Endpoint: "http://127.0.0.1:7070", Bucket: "media", Region: "us-east-1",
+		AccessKey: "key", Secret: "secret", ForcePathStyle: true}}
+	if err := hooks.ApplySettings(app, cfg); err != nil {
+		t.Fatal(err)
+	}
+	s3 := app.Settings().S3
+	if !s3.Enabled || s3.Bucket != "media" || s3.Endpoint != "http://127.0.0.1:7070" || !s3.ForcePathStyle || s3.Secret != "secret" {
+		t.Fatalf("Expected PocketBase's S3 storage set from the config, got %+v", s3)
+	}
+	// without a bucket, the dashboard's storage settings stay
+	if err := hooks.ApplySettings(app, hooks.Config{S3: &hooks.S3Config{}}); err != nil {
+		t.Fatal(err)
+	}
+	if !app.Settings().S3.Enabled {
+		t.Fatal("Expected S3 to stay configured when no bucket is given")
+	}
+}
