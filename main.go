@@ -16,6 +16,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/osutils"
 
 	"github.com/tangerine-market/tangerine/extensions/feed"
+	"github.com/tangerine-market/tangerine/extensions/imageproc"
 	"github.com/tangerine-market/tangerine/hooks"
 	_ "github.com/tangerine-market/tangerine/migrations"
 )
@@ -42,6 +43,10 @@ func main() {
 		S3:                 cfg.s3(),
 	})
 	feed.MustRegister(app, feed.Config{})
+
+	// one pool bounds the memory of every image upload path
+	images := imageproc.NewPool(0, imageproc.Options{})
+	imageproc.MustRegister(app, imageproc.Config{Pool: images})
 
 	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Func:     servePublic,

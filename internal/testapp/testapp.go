@@ -17,6 +17,7 @@ import (
 
 	"github.com/tangerine-market/tangerine/collections"
 	"github.com/tangerine-market/tangerine/extensions/feed"
+	"github.com/tangerine-market/tangerine/extensions/imageproc"
 	"github.com/tangerine-market/tangerine/hooks"
 	_ "github.com/tangerine-market/tangerine/migrations"
 )
@@ -42,6 +43,9 @@ func Bind(t testing.TB, app core.App) {
 	}
 	if err := feed.Register(app, feed.Config{}); err != nil {
 		t.Fatalf("Failed to register the feed: %v", err)
+	}
+	if err := imageproc.Register(app, imageproc.Config{}); err != nil {
+		t.Fatalf("Failed to register image processing: %v", err)
 	}
 }
 
