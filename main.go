@@ -17,6 +17,7 @@ import (
 
 	"github.com/tangerine-market/tangerine/extensions/feed"
 	"github.com/tangerine-market/tangerine/extensions/imageproc"
+	"github.com/tangerine-market/tangerine/extensions/status"
 	"github.com/tangerine-market/tangerine/hooks"
 	_ "github.com/tangerine-market/tangerine/migrations"
 )
@@ -47,6 +48,10 @@ func main() {
 	// one pool bounds the memory of every image upload path
 	images := imageproc.NewPool(0, imageproc.Options{})
 	imageproc.MustRegister(app, imageproc.Config{Pool: images})
+
+	status.MustRegister(app, status.Config{Checks: []status.Check{
+		status.StorageCheck(app),
+	}})
 
 	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Func:     servePublic,
