@@ -6,6 +6,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/pocketbase/pocketbase"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/tangerine-market/tangerine/extensions/feed"
 	"github.com/tangerine-market/tangerine/extensions/imageproc"
+	"github.com/tangerine-market/tangerine/extensions/moderation"
 	"github.com/tangerine-market/tangerine/extensions/status"
 	"github.com/tangerine-market/tangerine/hooks"
 	_ "github.com/tangerine-market/tangerine/migrations"
@@ -42,6 +44,7 @@ func main() {
 		GoogleClientId:     os.Getenv("GOOGLE_CLIENT_ID"),
 		GoogleClientSecret: os.Getenv("GOOGLE_CLIENT_SECRET"),
 		S3:                 cfg.s3(),
+		ReportThreshold:    cfg.reportThreshold,
 	})
 	feed.MustRegister(app, feed.Config{})
 
@@ -49,6 +52,7 @@ func main() {
 	images := imageproc.NewPool(0, imageproc.Options{})
 	imageproc.MustRegister(app, imageproc.Config{Pool: images})
 
+	moderation.MustRegister(app, moderation.Config{})
 	status.MustRegister(app, status.Config{Checks: []status.Check{
 		status.StorageCheck(app),
 	}})
@@ -80,12 +84,16 @@ func publicDir() string {
 
 // config holds what main reads from flags and the environment (docs/API.md, Configuration).
 type config struct {
-	rateLimitsMode string
+	rateLimitsMode  string
+	reportThreshold int
 }
 
 func (c *config) bindFlags(app *pocketbase.PocketBase) {
 	app.RootCmd.PersistentFlags().StringVar(&c.rateLimitsMode, "rateLimits",
 		envOr("TANGERINE_RATE_LIMITS", "on"), "PocketBase's rate limiter with Tangerine's rules: on or off")
+	app.RootCmd.PersistentFlags().IntVar(&c.reportThreshold, "reportThreshold",
+		envInt("TANGERINE_REPORT_THRESHOLD", hooks.DefaultReportThreshold),
+		"distinct open reports that hide a post, comment or product at once")
 }
 
 func (c *config) rateLimits() bool {
@@ -114,6 +122,20 @@ func isTrue(s string) bool {
 		return true
 	}
 	return false
+}
+
+// envInt reads an integer from the environment; a value that is not one stops the program with
+// a message naming the variable rather than silently using the default.
+func envInt(key string, def int) int {
+	v := strings.TrimSpace(os.Getenv(key))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		log.Fatalf("%s must be a positive integer, got %q", key, v)
+	}
+	return n
 }
 
 func envOr(key, def string) string {

@@ -56,7 +56,30 @@ var moderatedCollections = map[string]bool{
 	collections.Products: true,
 }
 
+// serverWritten collections are written only by Tangerine itself (hooks and routes): the
+// records API refuses these writes to everyone, superusers included, so that the audit log
+// stays append-only and derived rows never disagree with their source.
+var serverWritten = map[string]map[string]bool{
+	collections.PostTags:      {"create": true, "update": true, "delete": true},
+	collections.ModerationLog: {"create": true, "update": true, "delete": true},
+	collections.PostViews:     {"create": true, "update": true, "delete": true},
+	collections.ChatMessages:  {"update": true},
+}
+
+func refuseServerWritten(op string) func(e *core.RecordRequestEvent) error {
+	return func(e *core.RecordRequestEvent) error {
+		if serverWritten[e.Collection.Name][op] {
+			return e.ForbiddenError("Records of this collection are written by the server only.", nil)
+		}
+		return e.Next()
+	}
+}
+
 func bindFieldGuards(app core.App) {
+	app.OnRecordCreateRequest().BindFunc(refuseServerWritten("create"))
+	app.OnRecordUpdateRequest().BindFunc(refuseServerWritten("update"))
+	app.OnRecordDeleteRequest().BindFunc(refuseServerWritten("delete"))
+
 	app.OnRecordCreateRequest().BindFunc(func(e *core.RecordRequestEvent) error {
 		if err := guardCreate(e); err != nil {
 			return err

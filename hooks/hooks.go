@@ -21,6 +21,11 @@ type Config struct {
 	GoogleClientId     string
 	GoogleClientSecret string
 
+	// ReportThreshold is the number of distinct reporters with open reports on one post,
+	// comment or product at which it is hidden at once (TANGERINE_REPORT_THRESHOLD).
+	// Zero means DefaultReportThreshold (3).
+	ReportThreshold int
+
 	// S3, when its Bucket is set, points PocketBase's file storage at an S3-compatible server
 	// at start (TANGERINE_S3_*). Nil or an empty Bucket leaves the dashboard's setting as it is.
 	S3 *S3Config
@@ -46,6 +51,7 @@ func Register(app core.App, cfg Config) error {
 	bindCommentHooks(app)
 	bindSocialHooks(app)
 	bindCounters(app)
+	SetReportThreshold(app, cfg.ReportThreshold)
 	bindReportHooks(app)
 	bindModerationLog(app)
 	bindSettings(app, cfg)

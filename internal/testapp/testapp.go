@@ -18,6 +18,7 @@ import (
 	"github.com/tangerine-market/tangerine/collections"
 	"github.com/tangerine-market/tangerine/extensions/feed"
 	"github.com/tangerine-market/tangerine/extensions/imageproc"
+	"github.com/tangerine-market/tangerine/extensions/moderation"
 	"github.com/tangerine-market/tangerine/hooks"
 	_ "github.com/tangerine-market/tangerine/migrations"
 )
@@ -46,6 +47,9 @@ func Bind(t testing.TB, app core.App) {
 	}
 	if err := imageproc.Register(app, imageproc.Config{}); err != nil {
 		t.Fatalf("Failed to register image processing: %v", err)
+	}
+	if err := moderation.Register(app, moderation.Config{}); err != nil {
+		t.Fatalf("Failed to register the moderation routes: %v", err)
 	}
 }
 
