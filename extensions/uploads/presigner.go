@@ -1,31 +1,3 @@
-// Package uploads adds direct-to-storage media uploads to Tangerine: a client asks
-// POST /api/media/uploads for a presigned POST form, sends the image bytes straight to the
-// S3-compatible staging storage (they never pass through the app server), and then calls
-// POST /api/media/uploads/{upload_id}/attach, which reads the staged object back, runs it
-// through the same image pipeline as a multipart record upload, appends it to a file field of
-// a record the user owns and deletes the staged object.
-//
-// The package talks to staging storage only through the [Presigner] interface, so the routes
-// and their tests do not import the AWS SDK; the S3 implementation lives in the s3presign
-// sub-package and main.go connects the two.
-//
-// Example usage:
-//
-//	presigner, err := s3presign.New(s3presign.Config{
-//		Endpoint:       "http://127.0.0.1:7070",
-//		Bucket:         "tangerine",
-//		AccessKey:      os.Getenv("TANGERINE_S3_ACCESS_KEY"),
-//		Secret:         os.Getenv("TANGERINE_S3_SECRET"),
-//		ForcePathStyle: true,
-//	})
-//	if err != nil {
-//		log.Fatal(err)
-//	}
-//	form, err := presigner.PresignPost(ctx, "staging/USER_ID/UPLOAD_ID", uploads.PostOptions{
-//		ContentType: "image/jpeg",
-//		MaxBytes:    15 << 20,
-//		Expires:     5 * time.Minute,
-//	})
 package uploads
 
 import (
