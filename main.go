@@ -20,6 +20,7 @@ import (
 	"github.com/tangerine-market/tangerine/extensions/imageproc"
 	"github.com/tangerine-market/tangerine/extensions/moderation"
 	"github.com/tangerine-market/tangerine/extensions/status"
+	"github.com/tangerine-market/tangerine/extensions/uploads"
 	"github.com/tangerine-market/tangerine/hooks"
 	_ "github.com/tangerine-market/tangerine/migrations"
 )
@@ -51,6 +52,10 @@ func main() {
 	// one pool bounds the memory of every image upload path
 	images := imageproc.NewPool(0, imageproc.Options{})
 	imageproc.MustRegister(app, imageproc.Config{Pool: images})
+	uploads.MustRegister(app, uploads.Config{
+		Presigner: cfg.presigner(),
+		Processor: imageProcessor{pool: images},
+	})
 
 	moderation.MustRegister(app, moderation.Config{})
 	status.MustRegister(app, status.Config{Checks: []status.Check{
