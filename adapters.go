@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"strings"
 
+	"github.com/tangerine-market/tangerine/extensions/chat"
+	"github.com/tangerine-market/tangerine/extensions/chat/pulsarbroker"
 	"github.com/tangerine-market/tangerine/extensions/imageproc"
 	"github.com/tangerine-market/tangerine/extensions/uploads"
 	"github.com/tangerine-market/tangerine/extensions/uploads/s3presign"
@@ -49,4 +52,22 @@ func (c *config) presigner() uploads.Presigner {
 		log.Fatalf("Invalid TANGERINE_S3_* configuration: %v", err)
 	}
 	return p
+}
+
+// broker picks the chat fan-out from TANGERINE_BROKER: the in-process broker (default) or
+// Apache Pulsar at TANGERINE_PULSAR_URL. It returns the kind for /api/status too.
+func (c *config) broker() (chat.Broker, string) {
+	switch strings.ToLower(strings.TrimSpace(c.brokerKind)) {
+	case "", "memory":
+		return chat.NewMemoryBroker(), "memory"
+	case "pulsar":
+		b, err := pulsarbroker.New(pulsarbroker.Config{URL: c.pulsarURL})
+		if err != nil {
+			log.Fatalf("Failed to connect to Pulsar at %q: %v", c.pulsarURL, err)
+		}
+		return b, "pulsar"
+	default:
+		log.Fatalf("TANGERINE_BROKER must be memory or pulsar, got %q", c.brokerKind)
+		return nil, ""
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/hook"
 	"github.com/pocketbase/pocketbase/tools/osutils"
 
+	"github.com/tangerine-market/tangerine/extensions/chat"
 	"github.com/tangerine-market/tangerine/extensions/feed"
 	"github.com/tangerine-market/tangerine/extensions/imageproc"
 	"github.com/tangerine-market/tangerine/extensions/moderation"
@@ -48,6 +49,8 @@ func main() {
 		ReportThreshold:    cfg.reportThreshold,
 	})
 	feed.MustRegister(app, feed.Config{})
+	broker, brokerKind := cfg.broker()
+	chat.MustRegister(app, chat.Config{Broker: broker})
 
 	// one pool bounds the memory of every image upload path
 	images := imageproc.NewPool(0, imageproc.Options{})
@@ -59,6 +62,7 @@ func main() {
 
 	moderation.MustRegister(app, moderation.Config{})
 	status.MustRegister(app, status.Config{Checks: []status.Check{
+		{Name: "broker", Kind: status.Fixed(brokerKind), Ping: broker.Ping},
 		status.StorageCheck(app),
 	}})
 
@@ -91,11 +95,17 @@ func publicDir() string {
 type config struct {
 	rateLimitsMode  string
 	reportThreshold int
+	brokerKind      string
+	pulsarURL       string
 }
 
 func (c *config) bindFlags(app *pocketbase.PocketBase) {
 	app.RootCmd.PersistentFlags().StringVar(&c.rateLimitsMode, "rateLimits",
 		envOr("TANGERINE_RATE_LIMITS", "on"), "PocketBase's rate limiter with Tangerine's rules: on or off")
+	app.RootCmd.PersistentFlags().StringVar(&c.brokerKind, "broker",
+		envOr("TANGERINE_BROKER", "memory"), "chat fan-out: memory (in-process) or pulsar")
+	app.RootCmd.PersistentFlags().StringVar(&c.pulsarURL, "pulsarURL",
+		envOr("TANGERINE_PULSAR_URL", "pulsar://127.0.0.1:6650"), "Apache Pulsar service URL (with --broker=pulsar)")
 	app.RootCmd.PersistentFlags().IntVar(&c.reportThreshold, "reportThreshold",
 		envInt("TANGERINE_REPORT_THRESHOLD", hooks.DefaultReportThreshold),
 		"distinct open reports that hide a post, comment or product at once")

@@ -16,6 +16,7 @@ import (
 	"github.com/pocketbase/pocketbase/tests"
 
 	"github.com/tangerine-market/tangerine/collections"
+	"github.com/tangerine-market/tangerine/extensions/chat"
 	"github.com/tangerine-market/tangerine/extensions/feed"
 	"github.com/tangerine-market/tangerine/extensions/imageproc"
 	"github.com/tangerine-market/tangerine/extensions/moderation"
@@ -44,6 +45,9 @@ func Bind(t testing.TB, app core.App) {
 	}
 	if err := feed.Register(app, feed.Config{}); err != nil {
 		t.Fatalf("Failed to register the feed: %v", err)
+	}
+	if err := chat.Register(app, chat.Config{}); err != nil {
+		t.Fatalf("Failed to register the chat: %v", err)
 	}
 	if err := imageproc.Register(app, imageproc.Config{}); err != nil {
 		t.Fatalf("Failed to register image processing: %v", err)

@@ -1,0 +1,232 @@
+package chat
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
+
+	"github.com/tangerine-market/tangerine/collections"
+)
+
+// errNotMember is returned when the user is not a member of the room (or it does not exist).
+var errNotMember = errors.New("chat: not a member of the room")
+
+// bindMessageHooks keeps the per-room order of messages and publishes every created message,
+// whichever way it was created (WebSocket send, records API, dashboard).
+//
+// Order: a message create takes the room's lock in OnRecordCreate and releases it in
+// OnRecordAfterCreateSuccess (after publishing) or OnRecordAfterCreateError, so that within a
+// process the insert order, the created order and the publish order of a room are one order.
+// The lock is skipped when the create runs inside a caller's transaction (the batch API): that
+// transaction holds the database's single write connection already, and waiting for a room
+// lock there could deadlock against a sender that holds the lock and waits for the
+// connection. Those creates are still ordered in the database, only their publish may
+// interleave with concurrent sends of the room.
+func bindMessageHooks(p *plugin) {
+	p.app.OnRecordCreate(collections.ChatMessages).BindFunc(p.onMessageCreate)
+	p.app.OnRecordAfterCreateSuccess(collections.ChatMessages).BindFunc(func(e *core.RecordEvent) error {
+		defer p.releaseRoom(e.Record)
+		raw, err := json.Marshal(e.Record)
+		if err != nil {
+			p.app.Logger().Error("Failed to encode a chat message", "error", err, "message", e.Record.Id)
+			return e.Next()
+		}
+		p.publish(event{Kind: eventMessage, Room: e.Record.GetString("room"), Record: raw})
+		return e.Next()
+	})
+	p.app.OnRecordAfterCreateError(collections.ChatMessages).BindFunc(func(e *core.RecordErrorEvent) error {
+		p.releaseRoom(e.Record)
+		return e.Next()
+	})
+	p.app.OnRecordAfterDeleteSuccess(collections.ChatMessages).BindFunc(func(e *core.RecordEvent) error {
+		p.publish(event{Kind: eventMessageRemoved, Room: e.Record.GetString("room"), Message: e.Record.Id})
+		return e.Next()
+	})
+}
+
+// onMessageCreate gives the message a created time strictly after the room's previous message
+// (so that (created, id) order is insert order even within one millisecond) and moves the
+// room's last_message_at/last_message_text, in the transaction of the insert.
+func (p *plugin) onMessageCreate(e *core.RecordEvent) error {
+	room := e.Record.GetString("room")
+	if !e.App.IsTransactional() {
+		p.roomLocks.lock(room)
+		p.held.Store(e.Record, room)
+	}
+	original := e.App
+	defer func() { e.App = original }()
+
+	return e.App.RunInTransaction(func(txApp core.App) error {
+		e.App = txApp
+		var last sql.NullString
+		if err := txApp.DB().Select("max([[created]])").From(collections.ChatMessages).
+			Where(dbx.HashExp{"room": room}).Row(&last); err != nil {
+			return err
+		}
+		// note: truncated first, because the database keeps milliseconds
+		created, _ := types.ParseDateTime(time.Now().UTC().Truncate(time.Millisecond))
+		if prev, err := types.ParseDateTime(last.String); err == nil && !prev.IsZero() && !created.After(prev) {
+			created = prev.Add(time.Millisecond)
+		}
+		e.Record.SetRaw("created", created)
+
+		if err := e.Next(); err != nil {
+			return err
+		}
+
+		_, err := txApp.DB().NewQuery(`UPDATE {{chat_rooms}} SET [[last_message_at]] = {:at}, [[last_message_text]] = {:text} WHERE [[id]] = {:room}`).
+			Bind(dbx.Params{"at": created.String(), "text": preview(e.Record.GetString("text")), "room": room}).
+			Execute()
+		return err
+	})
+}
+
+// releaseRoom frees the room lock taken by onMessageCreate for record, if it took one.
+func (p *plugin) releaseRoom(record *core.Record) {
+	if room, ok := p.held.LoadAndDelete(record); ok {
+		p.roomLocks.unlock(room.(string))
+	}
+}
+
+// sendMessage stores a message from sender in room and returns it; the hooks publish it.
+// With a clientId that the sender already used in that room it returns the original message
+// and stores nothing.
+func (p *plugin) sendMessage(room, sender, text, clientId string) (*core.Record, error) {
+	ok, err := isMember(p.app, room, sender)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errNotMember
+	}
+	if clientId != "" {
+		if orig := findByClientId(p.app, room, sender, clientId); orig != nil {
+			return orig, nil
+		}
+	}
+	c, err := p.app.FindCachedCollectionByNameOrId(collections.ChatMessages)
+	if err != nil {
+		return nil, err
+	}
+	m := core.NewRecord(c)
+	m.Set("room", room)
+	m.Set("sender", sender)
+	m.Set("text", text)
+	m.Set("client_id", clientId)
+	if err := p.app.Save(m); err != nil {
+		// a concurrent resend of the same client_id lost the race on the unique index
+		if clientId != "" {
+			if orig := findByClientId(p.app, room, sender, clientId); orig != nil {
+				return orig, nil
+			}
+		}
+		return nil, err
+	}
+	return m, nil
+}
+
+func findByClientId(app core.App, room, sender, clientId string) *core.Record {
+	r, err := app.FindFirstRecordByFilter(collections.ChatMessages,
+		"room = {:room} && sender = {:sender} && client_id = {:cid}",
+		dbx.Params{"room": room, "sender": sender, "cid": clientId})
+	if err != nil {
+		return nil
+	}
+	return r
+}
+
+// isMember reports whether user is a member of room.
+func isMember(app core.App, room, user string) (bool, error) {
+	var n int
+	err := app.DB().Select("count(*)").From(collections.ChatMembers).
+		Where(dbx.HashExp{"room": room, "user": user}).Row(&n)
+	return n > 0, err
+}
+
+// -------------------------------------------------------------------
+// routes
+
+// messagesList lists a room's messages, newest first, older pages through ?before=.
+func (p *plugin) messagesList(e *core.RequestEvent) error {
+	room, err := p.memberRoom(e)
+	if err != nil {
+		return err
+	}
+	pg, err := parsePage(e, "before")
+	if err != nil {
+		return err
+	}
+	q := e.App.RecordQuery(collections.ChatMessages).AndWhere(dbx.HashExp{"room": room.Id})
+	if pg.after != nil {
+		q = q.AndWhere(dbx.NewExp("([[created]] < {:c} OR ([[created]] = {:c} AND [[id]] < {:id}))",
+			dbx.Params{"c": pg.after.Key, "id": pg.after.Id}))
+	}
+	records := []*core.Record{}
+	if err := q.OrderBy("created DESC", "id DESC").Limit(int64(pg.limit) + 1).All(&records); err != nil {
+		return e.InternalServerError("Failed to load the messages.", err)
+	}
+	var next *string
+	if len(records) > pg.limit {
+		records = records[:pg.limit]
+		last := records[len(records)-1]
+		s := cursor{Key: last.GetDateTime("created").String(), Id: last.Id}.encode()
+		next = &s
+	}
+	return e.JSON(http.StatusOK, listResponse{Items: records, NextCursor: next})
+}
+
+// readForm is the body of POST /api/chat/rooms/{id}/read.
+type readForm struct {
+	Message string `json:"message"`
+}
+
+// readCreate moves the auth user's read cursor forward to a message of the room.
+func (p *plugin) readCreate(e *core.RequestEvent) error {
+	room, err := p.memberRoom(e)
+	if err != nil {
+		return err
+	}
+	var form readForm
+	if err := e.BindBody(&form); err != nil {
+		return e.BadRequestError("Failed to read the request body.", err)
+	}
+	switch err := p.markRead(room.Id, e.Auth.Id, form.Message); {
+	case errors.Is(err, errUnknownMessage):
+		return e.BadRequestError("Invalid read cursor.", validation.Errors{
+			"message": validation.NewError("validation_unknown_message", "Must be the id of a message of this room."),
+		})
+	case err != nil:
+		return e.InternalServerError("Failed to move the read cursor.", err)
+	}
+	return e.NoContent(http.StatusNoContent)
+}
+
+var errUnknownMessage = errors.New("chat: no such message in the room")
+
+// markRead moves user's last_read_at in room up to the message's created time (never back)
+// and tells the other members. The caller has checked membership.
+func (p *plugin) markRead(room, user, message string) error {
+	if message == "" {
+		return errUnknownMessage
+	}
+	m, err := p.app.FindRecordById(collections.ChatMessages, message)
+	if err != nil || m.GetString("room") != room {
+		return errUnknownMessage
+	}
+	at := m.GetDateTime("created").String()
+	_, err = p.app.DB().NewQuery(`UPDATE {{chat_members}} SET [[last_read_at]] = {:at}
+		WHERE [[room]] = {:room} AND [[user]] = {:user} AND ([[last_read_at]] = '' OR [[last_read_at]] IS NULL OR [[last_read_at]] < {:at})`).
+		Bind(dbx.Params{"at": at, "room": room, "user": user}).Execute()
+	if err != nil {
+		return err
+	}
+	p.publish(event{Kind: eventRead, Room: room, User: user, Message: message})
+	return nil
+}

@@ -1,0 +1,259 @@
+package chat
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// Close codes of the chat WebSocket (API.md, Chat WebSocket).
+const (
+	statusUnauthorized websocket.StatusCode = 4001
+	statusSlowConsumer websocket.StatusCode = 4008
+	statusGoingAway                         = websocket.StatusGoingAway
+	statusTooBig                            = websocket.StatusMessageTooBig
+	statusUnsupported                       = websocket.StatusUnsupportedData
+)
+
+// conn is one authenticated WebSocket connection: a reader (the HTTP handler's goroutine),
+// a writer goroutine draining a bounded queue, and at most one sync goroutine.
+type conn struct {
+	p   *plugin
+	ws  *websocket.Conn
+	q   *outQueue
+	lim tokenBucket
+
+	user  string
+	token string
+
+	// guarded by hub.mu
+	rooms   map[string]struct{}
+	loading bool
+	pending []memberOp
+
+	ctx       context.Context // done once the connection is closing
+	cancel    context.CancelFunc
+	closeOnce sync.Once
+	syncing   atomic.Bool
+}
+
+func newConn(p *plugin, ws *websocket.Conn) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &conn{
+		p:      p,
+		ws:     ws,
+		q:      newOutQueue(p.cfg.QueueSize),
+		lim:    tokenBucket{rate: p.cfg.SendRate, burst: float64(p.cfg.SendBurst)},
+		ctx:    ctx,
+		cancel: cancel,
+	}
+}
+
+// enqueue queues a frame without blocking; a full queue marks a slow consumer, which is
+// closed with 4008 and must sync after it reconnects.
+func (c *conn) enqueue(it outItem) {
+	if !c.q.push(it) {
+		c.close(statusSlowConsumer, "slow consumer")
+	}
+}
+
+// close starts the closing handshake with code, once. The writer stops taking frames, but a
+// write in progress completes first, so the close frame follows the frames already written.
+func (c *conn) close(code websocket.StatusCode, reason string) {
+	c.closeOnce.Do(func() {
+		c.cancel()
+		go func() { _ = c.ws.Close(code, reason) }()
+	})
+}
+
+// writeNow writes one frame at once, outside the queue: only for the last frame before a
+// close, from the reader.
+func (c *conn) writeNow(data []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.p.cfg.WriteTimeout)
+	defer cancel()
+	_ = c.ws.Write(ctx, websocket.MessageText, data)
+}
+
+// writeLoop writes queued frames until the connection closes, skipping the frames of rooms
+// the user is no longer in, and pings every PingInterval.
+func (c *conn) writeLoop() {
+	ticker := time.NewTicker(c.p.cfg.PingInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-ticker.C:
+			go c.ping()
+		case <-c.q.wake:
+		}
+		for {
+			it, ok := c.next()
+			if !ok {
+				break
+			}
+			if c.ctx.Err() != nil {
+				return
+			}
+			// note: not c.ctx, whose cancellation would cut the connection without a close frame
+			ctx, cancel := context.WithTimeout(context.Background(), c.p.cfg.WriteTimeout)
+			err := c.ws.Write(ctx, websocket.MessageText, it.data)
+			cancel()
+			if err != nil {
+				c.close(statusGoingAway, "write failed")
+				return
+			}
+		}
+	}
+}
+
+// next takes the next frame to write, dropping the frames of rooms the user is no longer in.
+func (c *conn) next() (outItem, bool) {
+	for {
+		it, ok := c.q.pop()
+		if !ok || it.room == "" || c.p.hub.inRoom(c, it.room) {
+			return it, ok
+		}
+	}
+}
+
+// ping checks that the peer answers and that its token is still valid (a suspended account's
+// tokens stop working); otherwise the connection is dropped.
+func (c *conn) ping() {
+	if _, err := authenticate(c.p.app, c.token); err != nil {
+		c.close(statusUnauthorized, "token no longer valid")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.p.cfg.PingInterval)
+	defer cancel()
+	if err := c.ws.Ping(ctx); err != nil {
+		c.p.app.Logger().Debug("Dropped a dead chat connection", "user", c.user, "error", err)
+		c.close(statusGoingAway, "ping timeout")
+	}
+}
+
+// authenticate returns the active users record of an auth token.
+func authenticate(app core.App, token string) (*core.Record, error) {
+	r, err := app.FindAuthRecordByToken(token, core.TokenTypeAuth)
+	if err != nil {
+		return nil, err
+	}
+	if r.Collection().Name != "users" || r.GetString("status") != "active" {
+		return nil, errNotChatUser
+	}
+	return r, nil
+}
+
+// -------------------------------------------------------------------
+
+// outItem is a queued frame; room is set for frames of a room, which are dropped when the
+// user has left it by the time the writer takes them.
+type outItem struct {
+	room string
+	data []byte
+}
+
+// outQueue is a bounded FIFO of frames with a single consumer (the writer).
+type outQueue struct {
+	mu    sync.Mutex
+	buf   []outItem // ring of cap max
+	head  int
+	n     int
+	wake  chan struct{} // capacity 1: "there may be items"
+	space chan struct{} // capacity 1: "an item was taken"
+}
+
+func newOutQueue(max int) *outQueue {
+	return &outQueue{
+		buf:   make([]outItem, max),
+		wake:  make(chan struct{}, 1),
+		space: make(chan struct{}, 1),
+	}
+}
+
+// push appends it unless the queue is full.
+func (q *outQueue) push(it outItem) bool {
+	q.mu.Lock()
+	if q.n == len(q.buf) {
+		q.mu.Unlock()
+		return false
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = it
+	q.n++
+	q.mu.Unlock()
+	signal(q.wake)
+	return true
+}
+
+// pushWait appends it once fewer than below items are queued, so that a long sync leaves
+// room for live frames; it returns ctx.Err() if ctx ends first.
+func (q *outQueue) pushWait(ctx context.Context, it outItem, below int) error {
+	for {
+		q.mu.Lock()
+		if q.n < below {
+			q.buf[(q.head+q.n)%len(q.buf)] = it
+			q.n++
+			q.mu.Unlock()
+			signal(q.wake)
+			return nil
+		}
+		q.mu.Unlock()
+		select {
+		case <-q.space:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// pop takes the oldest item, if any.
+func (q *outQueue) pop() (outItem, bool) {
+	q.mu.Lock()
+	if q.n == 0 {
+		q.mu.Unlock()
+		return outItem{}, false
+	}
+	it := q.buf[q.head]
+	q.buf[q.head] = outItem{}
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	q.mu.Unlock()
+	signal(q.space)
+	return it, true
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// -------------------------------------------------------------------
+
+// tokenBucket limits the frames a connection fans out; only its reader uses it.
+type tokenBucket struct {
+	rate   float64 // tokens per second
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+// allow takes a token if one is left.
+func (b *tokenBucket) allow(now time.Time) bool {
+	if b.last.IsZero() {
+		b.tokens = b.burst
+	} else {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

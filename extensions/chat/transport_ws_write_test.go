@@ -1,0 +1,99 @@
+package chat
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestOutQueueIsBounded(t *testing.T) {
+	q := newOutQueue(2)
+	if !q.push(outItem{data: []byte("1")}) || !q.push(outItem{data: []byte("2")}) {
+		t.Fatal("Expected two items to fit")
+	}
+	if q.push(outItem{data: []byte("3")}) {
+		t.Fatal("Expected the third push to report a full queue")
+	}
+	for _, want := range []string{"1", "2"} {
+		if it, ok := q.pop(); !ok || string(it.data) != want {
+			t.Fatalf("Expected %s, got %s (%v)", want, it.data, ok)
+		}
+	}
+	if _, ok := q.pop(); ok {
+		t.Fatal("Expected an empty queue")
+	}
+}
+
+func TestOutQueuePushWaitLeavesRoomForLiveFrames(t *testing.T) {
+	q := newOutQueue(4)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := q.pushWait(ctx, outItem{data: []byte("a")}, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.pushWait(ctx, outItem{data: []byte("b")}, 2); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- q.pushWait(ctx, outItem{data: []byte("c")}, 2) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Expected pushWait to wait while 2 items are queued, got %v", err)
+	case <-q.wake:
+		// the wake from the first pushes; the third must still be waiting
+	}
+	if !q.push(outItem{data: []byte("live")}) {
+		t.Fatal("Expected a live frame to fit beside a waiting sync")
+	}
+	q.pop()
+	q.pop()
+	if err := <-done; err != nil {
+		t.Fatalf("Expected pushWait to go on once items were taken, got %v", err)
+	}
+
+	cancelled, stop := context.WithCancel(context.Background())
+	stop()
+	if err := q.pushWait(cancelled, outItem{}, 0); err == nil {
+		t.Fatal("Expected pushWait to give up when its context ends")
+	}
+}
+
+func TestTokenBucket(t *testing.T) {
+	b := tokenBucket{rate: 20, burst: 40}
+	now := time.Now()
+	for i := range 40 {
+		if !b.allow(now) {
+			t.Fatalf("Expected the burst to allow frame %d", i)
+		}
+	}
+	if b.allow(now) {
+		t.Fatal("Expected the 41st frame at once to be refused")
+	}
+	if !b.allow(now.Add(50 * time.Millisecond)) {
+		t.Fatal("Expected a token back after 50ms at 20/s")
+	}
+	if b.allow(now.Add(50 * time.Millisecond)) {
+		t.Fatal("Expected only one token back after 50ms")
+	}
+	if n := countAllowed(&b, now.Add(time.Hour)); n != 40 {
+		t.Fatalf("Expected the bucket capped at 40, got %d", n)
+	}
+}
+
+func countAllowed(b *tokenBucket, at time.Time) int {
+	n := 0
+	for b.allow(at) {
+		n++
+	}
+	return n
+}
+
+func TestConfigDefaults(t *testing.T) {
+	var cfg Config
+	cfg.setDefaults()
+	if cfg.Broker == nil || cfg.Topic != "tangerine-chat" || cfg.SendRate != 20 || cfg.SendBurst != 40 ||
+		cfg.QueueSize != 256 || cfg.PingInterval != 30*time.Second || cfg.AuthTimeout != 10*time.Second ||
+		cfg.MaxFrame != 16<<10 {
+		t.Fatalf("Unexpected defaults %+v", cfg)
+	}
+}
