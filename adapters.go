@@ -6,11 +6,19 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"os"
+	"os/signal"
 	"strings"
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/spf13/cobra"
 
 	"github.com/tangerine-market/tangerine/extensions/chat"
 	"github.com/tangerine-market/tangerine/extensions/chat/pulsarbroker"
 	"github.com/tangerine-market/tangerine/extensions/imageproc"
+	"github.com/tangerine-market/tangerine/extensions/recommend"
+	"github.com/tangerine-market/tangerine/extensions/recommend/milvusstore"
 	"github.com/tangerine-market/tangerine/extensions/uploads"
 	"github.com/tangerine-market/tangerine/extensions/uploads/s3presign"
 )
@@ -61,7 +69,8 @@ func (c *config) broker() (chat.Broker, string) {
 	case "", "memory":
 		return chat.NewMemoryBroker(), "memory"
 	case "pulsar":
-		b, err := pulsarbroker.New(pulsarbroker.Config{URL: c.pulsarURL})
+		// the hub names its topic ("tangerine-chat"); the prefix only places it in Pulsar
+		b, err := pulsarbroker.New(pulsarbroker.Config{URL: c.pulsarURL, TopicPrefix: "persistent://public/default/"})
 		if err != nil {
 			log.Fatalf("Failed to connect to Pulsar at %q: %v", c.pulsarURL, err)
 		}
@@ -69,5 +78,58 @@ func (c *config) broker() (chat.Broker, string) {
 	default:
 		log.Fatalf("TANGERINE_BROKER must be memory or pulsar, got %q", c.brokerKind)
 		return nil, ""
+	}
+}
+
+// recommend picks the embedder (TANGERINE_EMBEDDER) and the vector store (TANGERINE_VECTORS).
+func (c *config) recommend() recommend.Config {
+	var rc recommend.Config
+	switch strings.ToLower(strings.TrimSpace(c.embedderKind)) {
+	case "", "hash":
+	case "http":
+		emb, err := recommend.NewHttpEmbedder(recommend.HttpEmbedderConfig{
+			URL: c.embedderURL, Model: c.embedderModel, Dim: c.embedderDim,
+		})
+		if err != nil {
+			log.Fatalf("Invalid TANGERINE_EMBEDDER_* configuration: %v", err)
+		}
+		rc.Embedder, rc.EmbedderId = emb, "http:"+c.embedderModel
+	default:
+		log.Fatalf("TANGERINE_EMBEDDER must be hash or http, got %q", c.embedderKind)
+	}
+	switch strings.ToLower(strings.TrimSpace(c.vectorsKind)) {
+	case "", "embedded":
+	case "milvus":
+		dim := recommend.DefaultHashDim
+		if rc.Embedder != nil {
+			dim = rc.Embedder.Dim()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		st, err := milvusstore.New(ctx, milvusstore.Config{Addr: c.milvusAddr, Dim: dim})
+		if err != nil {
+			log.Fatalf("Failed to connect to Milvus at %q: %v", c.milvusAddr, err)
+		}
+		rc.Store, rc.StoreKind = st, "milvus"
+	default:
+		log.Fatalf("TANGERINE_VECTORS must be embedded or milvus, got %q", c.vectorsKind)
+	}
+	return rc
+}
+
+// reindexCommand is `tangerine reindex`: rebuild the recommendation and search index of every
+// post, product and user, for example after changing the embedder.
+func reindexCommand(app core.App, rec *recommend.Plugin) *cobra.Command {
+	return &cobra.Command{
+		Use:   "reindex",
+		Short: "Rebuild the recommendation and search index of every post, product and user",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := app.RunAllMigrations(); err != nil {
+				return err
+			}
+			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer cancel()
+			return rec.Reindex(ctx)
+		},
 	}
 }
