@@ -3,11 +3,13 @@
 package main
 
 import (
+	"context"
 	"log"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pocketbase/pocketbase"
 	"github.com/pocketbase/pocketbase/apis"
@@ -20,6 +22,7 @@ import (
 	"github.com/tangerine-market/tangerine/extensions/feed"
 	"github.com/tangerine-market/tangerine/extensions/imageproc"
 	"github.com/tangerine-market/tangerine/extensions/moderation"
+	"github.com/tangerine-market/tangerine/extensions/recommend"
 	"github.com/tangerine-market/tangerine/extensions/status"
 	"github.com/tangerine-market/tangerine/extensions/uploads"
 	"github.com/tangerine-market/tangerine/hooks"
@@ -61,8 +64,21 @@ func main() {
 	})
 
 	moderation.MustRegister(app, moderation.Config{})
+
+	rec := recommend.MustRegister(app, cfg.recommend())
+	app.RootCmd.AddCommand(reindexCommand(app, rec))
+	// the plugin stops its indexer first (bound earlier); the store it was given closes after
+	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := rec.Store().Close(ctx); err != nil {
+			e.App.Logger().Warn("Failed to close the vector store", "error", err)
+		}
+		return e.Next()
+	})
 	status.MustRegister(app, status.Config{Checks: []status.Check{
 		{Name: "broker", Kind: status.Fixed(brokerKind), Ping: broker.Ping},
+		{Name: "vectors", Kind: rec.Kind, Ping: rec.Ping, Lag: rec.Lag},
 		status.StorageCheck(app),
 	}})
 
@@ -97,6 +113,12 @@ type config struct {
 	reportThreshold int
 	brokerKind      string
 	pulsarURL       string
+	vectorsKind     string
+	milvusAddr      string
+	embedderKind    string
+	embedderURL     string
+	embedderModel   string
+	embedderDim     int
 }
 
 func (c *config) bindFlags(app *pocketbase.PocketBase) {
@@ -106,6 +128,18 @@ func (c *config) bindFlags(app *pocketbase.PocketBase) {
 		envOr("TANGERINE_BROKER", "memory"), "chat fan-out: memory (in-process) or pulsar")
 	app.RootCmd.PersistentFlags().StringVar(&c.pulsarURL, "pulsarURL",
 		envOr("TANGERINE_PULSAR_URL", "pulsar://127.0.0.1:6650"), "Apache Pulsar service URL (with --broker=pulsar)")
+	app.RootCmd.PersistentFlags().StringVar(&c.vectorsKind, "vectors",
+		envOr("TANGERINE_VECTORS", "embedded"), "vector store: embedded (in-process, persisted in SQLite) or milvus")
+	app.RootCmd.PersistentFlags().StringVar(&c.milvusAddr, "milvusAddr",
+		envOr("TANGERINE_MILVUS_ADDR", "127.0.0.1:19530"), "Milvus address (with --vectors=milvus)")
+	app.RootCmd.PersistentFlags().StringVar(&c.embedderKind, "embedder",
+		envOr("TANGERINE_EMBEDDER", "hash"), "text embeddings: hash (built-in) or http (OpenAI-compatible /v1/embeddings)")
+	app.RootCmd.PersistentFlags().StringVar(&c.embedderURL, "embedderURL",
+		os.Getenv("TANGERINE_EMBEDDER_URL"), "embeddings server base URL (with --embedder=http)")
+	app.RootCmd.PersistentFlags().StringVar(&c.embedderModel, "embedderModel",
+		os.Getenv("TANGERINE_EMBEDDER_MODEL"), "embeddings model name (with --embedder=http)")
+	app.RootCmd.PersistentFlags().IntVar(&c.embedderDim, "embedderDim",
+		envInt("TANGERINE_EMBEDDER_DIM", 384), "embedding dimension of the model (with --embedder=http)")
 	app.RootCmd.PersistentFlags().IntVar(&c.reportThreshold, "reportThreshold",
 		envInt("TANGERINE_REPORT_THRESHOLD", hooks.DefaultReportThreshold),
 		"distinct open reports that hide a post, comment or product at once")
