@@ -21,10 +21,14 @@ type Config struct {
 	// ViewWindow is how long one viewer's views of one post count once. Default 30 minutes.
 	ViewWindow time.Duration
 
-	// FanoutThreshold is the number of followed accounts from which the home feed walks the
-	// global recent-posts index and filters by author, instead of merging each followed
-	// author's posts. Default 300.
-	FanoutThreshold int
+	// MergeLimit is the number of posts the followed authors may have between them for the
+	// home feed to merge their per-author indexes; above it, the feed walks the global
+	// newest-first index instead. Default 5000.
+	MergeLimit int
+
+	// WalkWindow bounds how far back one walk of the global index reads before the home feed
+	// falls back to the merge. Default 7 days.
+	WalkWindow time.Duration
 }
 
 const (
@@ -37,8 +41,11 @@ func Register(app core.App, cfg Config) error {
 	if cfg.ViewWindow <= 0 {
 		cfg.ViewWindow = 30 * time.Minute
 	}
-	if cfg.FanoutThreshold <= 0 {
-		cfg.FanoutThreshold = 300
+	if cfg.MergeLimit <= 0 {
+		cfg.MergeLimit = 5000
+	}
+	if cfg.WalkWindow <= 0 {
+		cfg.WalkWindow = 7 * 24 * time.Hour
 	}
 	f := &plugin{app: app, cfg: cfg}
 

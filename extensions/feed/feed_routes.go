@@ -3,17 +3,28 @@ package feed
 import (
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/pocketbase/dbx"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
 
 	"github.com/tangerine-market/tangerine/collections"
 )
 
 // feedHome lists the published posts of the accounts the auth user follows, and their own.
+//
+// Two plans, chosen by how many posts the followed authors have between them:
+//   - few candidate posts: walk each author's (user, created, id) index and merge; the cost is
+//     bounded by the number of candidates, which is small;
+//   - many: walk the global (status, created, id) index newest first and keep posts whose
+//     author is followed. The followed posts are then dense enough that a page is found after
+//     a short walk; the walk is bounded by a time window so that a feed whose followed authors
+//     went quiet (or the end of the feed) falls back to the merge instead of reading the whole
+//     index.
 func (f *plugin) feedHome(e *core.RequestEvent) error {
 	p, err := parsePage(e)
 	if err != nil {
@@ -21,27 +32,47 @@ func (f *plugin) feedHome(e *core.RequestEvent) error {
 	}
 	me := e.Auth.Id
 
-	var following int
-	if err := e.App.DB().Select("count(*)").From(collections.Follows).
-		Where(dbx.HashExp{"follower": me}).Row(&following); err != nil {
+	var candidates int
+	err = e.App.DB().NewQuery(`
+		SELECT COALESCE(SUM([[u.posts_count]]), 0) FROM {{users}} u
+		WHERE [[u.id]] = {:me} OR [[u.id]] IN (SELECT [[following]] FROM {{follows}} WHERE [[follower]] = {:me})`,
+	).Bind(dbx.Params{"me": me}).Row(&candidates)
+	if err != nil {
 		return e.InternalServerError("Failed to load the feed.", err)
 	}
 
-	q := e.App.RecordQuery(collections.Posts)
-	if following < f.cfg.FanoutThreshold {
-		// few authors: walk each author's (user, created) index and merge
-		q = q.AndWhere(dbx.NewExp(
+	merge := func() *dbx.SelectQuery {
+		return e.App.RecordQuery(collections.Posts).AndWhere(dbx.NewExp(
 			"[[posts.user]] IN (SELECT [[following]] FROM {{follows}} WHERE [[follower]] = {:me} UNION ALL SELECT {:me})",
 			dbx.Params{"me": me},
 		))
-		return f.respondPosts(e, q, p, "posts", false)
 	}
-	// many authors: walk the global newest-first index and keep the followed ones
-	q = q.AndWhere(dbx.NewExp(
-		"([[posts.user]] = {:me} OR EXISTS (SELECT 1 FROM {{follows}} WHERE [[follower]] = {:me} AND [[following]] = [[posts.user]]))",
-		dbx.Params{"me": me},
+	if candidates <= f.cfg.MergeLimit {
+		return f.respondPosts(e, merge(), p, "posts", false)
+	}
+
+	top := time.Now().UTC()
+	if p.after != nil {
+		if t, err := types.ParseDateTime(p.after.Created); err == nil {
+			top = t.Time()
+		}
+	}
+	walk := e.App.RecordQuery(collections.Posts).AndWhere(dbx.NewExp(
+		"([[posts.user]] = {:me} OR EXISTS (SELECT 1 FROM {{follows}} WHERE [[follower]] = {:me} AND [[following]] = [[posts.user]]))"+
+			" AND [[posts.created]] >= {:floor}",
+		dbx.Params{"me": me, "floor": top.Add(-f.cfg.WalkWindow).Format(types.DefaultDateLayout)},
 	))
-	return f.respondPosts(e, q, p, "posts", true)
+	records, err := f.pagePosts(walk, p, "posts", true)
+	if err != nil {
+		return e.InternalServerError("Failed to load the feed.", err)
+	}
+	if len(records) <= p.limit {
+		// the window held less than a page: the merge finds the rest, however old
+		if records, err = f.pagePosts(merge(), p, "posts", false); err != nil {
+			return e.InternalServerError("Failed to load the feed.", err)
+		}
+	}
+	return f.respond(e, records, p)
 }
 
 // feedLatest lists every published post, newest first.
@@ -71,13 +102,24 @@ func (f *plugin) feedTag(e *core.RequestEvent) error {
 	return f.respondPosts(e, q, p, "t", false)
 }
 
-// respondPosts pages q (newest first by created, id), keeps published posts, expands the
-// authors and marks what the auth user likes. keyTable names the table whose (created, id)
-// orders the list: the posts themselves or post_tags, whose created is its post's.
-// statusIndex says whether SQLite should walk the (status, created, id) index; when it should
-// not, the status test is written with a unary plus, which keeps SQLite's planner off that
-// index without a hint it might ignore.
+// respondPosts pages q and answers with the page.
 func (f *plugin) respondPosts(e *core.RequestEvent, q *dbx.SelectQuery, p page, keyTable string, statusIndex bool) error {
+	records, err := f.pagePosts(q, p, keyTable, statusIndex)
+	if err != nil {
+		return e.InternalServerError("Failed to load the feed.", err)
+	}
+	return f.respond(e, records, p)
+}
+
+// pagePosts runs q for one page (newest first by created, id; limit+1 rows, so that the caller
+// knows whether another page follows), keeping published posts. keyTable names the table whose
+// (created, id) orders the list: the posts themselves or post_tags ("t"), whose created is its
+// post's. statusIndex says whether SQLite should walk the (status, created, id) index; when it
+// should not, the status test is written with a unary plus, which keeps the planner off that
+// index. The cursor test is a row-value comparison: SQLite uses it as an index range, where the
+// equivalent OR form can make it scan the table once ANALYZE statistics exist (and PocketBase
+// runs PRAGMA optimize nightly).
+func (f *plugin) pagePosts(q *dbx.SelectQuery, p page, keyTable string, statusIndex bool) ([]*core.Record, error) {
 	createdCol, idCol := "[[posts.created]]", "[[posts.id]]"
 	if keyTable == "t" {
 		createdCol, idCol = "[[t.created]]", "[[t.post]]"
@@ -89,7 +131,7 @@ func (f *plugin) respondPosts(e *core.RequestEvent, q *dbx.SelectQuery, p page, 
 	}
 	if p.after != nil {
 		q = q.AndWhere(dbx.NewExp(
-			"("+createdCol+" < {:c} OR ("+createdCol+" = {:c} AND "+idCol+" < {:id}))",
+			"("+createdCol+", "+idCol+") < ({:c}, {:id})",
 			dbx.Params{"c": p.after.Created, "id": p.after.Id},
 		))
 	}
@@ -97,9 +139,14 @@ func (f *plugin) respondPosts(e *core.RequestEvent, q *dbx.SelectQuery, p page, 
 
 	records := []*core.Record{}
 	if err := q.All(&records); err != nil {
-		return e.InternalServerError("Failed to load the feed.", err)
+		return nil, err
 	}
+	return records, nil
+}
 
+// respond trims the page to its limit, expands the authors, marks what the auth user likes and
+// writes the list response.
+func (f *plugin) respond(e *core.RequestEvent, records []*core.Record, p page) error {
 	var next *string
 	if len(records) > p.limit {
 		records = records[:p.limit]

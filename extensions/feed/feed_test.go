@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tests"
 
+	"github.com/tangerine-market/tangerine/extensions/feed"
+	"github.com/tangerine-market/tangerine/hooks"
 	"github.com/tangerine-market/tangerine/internal/testapp"
 )
 
@@ -40,9 +43,30 @@ func getPage(t *testing.T, do func(path string) (int, map[string]any), path stri
 
 // TestHomeFeedWalkWhileWriting walks every page of the home feed while other goroutines keep
 // creating posts, and expects every post that existed when the walk began exactly once, newest
-// first, and nothing from people the user does not follow or that is not published.
+// first, and nothing from people the user does not follow or that is not published; under each
+// of the home feed's plans.
 func TestHomeFeedWalkWhileWriting(t *testing.T) {
-	app := testapp.New(t)
+	plans := []struct {
+		name string
+		cfg  feed.Config
+	}{
+		{"merge of the followed authors' indexes", feed.Config{}},
+		{"walk of the global index", feed.Config{MergeLimit: 1, WalkWindow: time.Hour}},
+		{"walk with a window too short, falling back to the merge", feed.Config{MergeLimit: 1, WalkWindow: time.Millisecond}},
+	}
+	for _, plan := range plans {
+		t.Run(plan.name, func(t *testing.T) { homeFeedWalk(t, plan.cfg) })
+	}
+}
+
+func homeFeedWalk(t *testing.T, cfg feed.Config) {
+	app, err := tests.NewTestApp(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Cleanup)
+	hooks.MustRegister(app, hooks.Config{})
+	feed.MustRegister(app, cfg)
 	srv := testapp.Serve(t, app)
 
 	me := testapp.CreateUser(t, app, "myself")

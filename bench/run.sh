@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The benchmark programs under bench/, at full scale (`make bench`; results go to
+# docs/BENCHMARKS.md). `bash bench/run.sh` runs every section; `bash bench/run.sh feed` runs one.
+# Each section is a function bench_<name>; add yours below and to SECTIONS.
+set -euo pipefail
+export GOTOOLCHAIN=go1.27.3
+export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+cd "$(dirname "$0")/.."
+
+SECTIONS=(feed)
+
+# feed: the home feed against the records API's back-relation filter. Seeds 100,000 users,
+# 1,000,000 posts and ~15M follows into a temp pb_data (several minutes, ~4 GB of disk), then
+# 32 clients for 30 s per target. Prints a markdown table for docs/BENCHMARKS.md.
+bench_feed() {
+	go run ./bench/feed -users 100000 -posts 1000000 -follows 150 -clients 32 -duration 30s
+}
+
+want=("$@")
+[ ${#want[@]} -eq 0 ] && want=("${SECTIONS[@]}")
+for s in "${want[@]}"; do
+	echo "== bench: $s" >&2
+	"bench_$s"
+done
