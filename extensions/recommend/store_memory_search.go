@@ -63,7 +63,7 @@ func (s *MemoryStore) nprobe() int {
 	if s.cfg.NProbe > 0 {
 		return s.cfg.NProbe
 	}
-	return max(24, len(s.lists)/12)
+	return max(24, len(s.lists)/32)
 }
 
 // scan scores every vector of l that passes f and returns how many did.

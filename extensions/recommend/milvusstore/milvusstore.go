@@ -267,6 +267,25 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Flush asks Milvus to seal the data written so far into indexed segments and waits for it.
+// Writes are searchable without it (growing segments are searched by brute force); a bulk
+// load such as a reindex calls it once at the end so that searches use the HNSW index.
+func (s *Store) Flush(ctx context.Context) error {
+	ctx, cancel, err := s.begin(ctx, "flush")
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	task, err := s.client.Flush(ctx, milvusclient.NewFlushOption(s.cfg.Collection))
+	if err != nil {
+		return s.fail(ctx, "flush", err)
+	}
+	if err := task.Await(ctx); err != nil {
+		return s.fail(ctx, "flush", err)
+	}
+	return nil
+}
+
 // Drop deletes the collection and everything in it, then closes the store. Use it before a
 // reindex with another embedder dimension, and in tests.
 func (s *Store) Drop(ctx context.Context) error {

@@ -78,6 +78,13 @@ func TestMilvusStoreReopenKeepsData(t *testing.T) {
 	if err := s.Upsert(ctx, recommend.Item{Id: "p1", Kind: recommend.KindPost, Vector: vec, Owner: "u1", Published: true}); err != nil {
 		t.Fatalf("Upsert failed: %v", err)
 	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatalf("Flush failed: %v", err)
+	}
+	hits, err := s.Search(ctx, vec, recommend.SearchOptions{K: 1})
+	if err != nil || len(hits) != 1 || hits[0].Id != "p1" {
+		t.Fatalf("Expected the flushed item to be found, got %+v, %v", hits, err)
+	}
 
 	again, err := milvusstore.New(ctx, milvusstore.Config{Addr: milvusAddr(t), Collection: s.Collection(), Dim: 8})
 	if err != nil {
