@@ -30,7 +30,10 @@ import (
 )
 
 func main() {
-	app := pocketbase.New()
+	app := pocketbase.NewWithConfig(pocketbase.Config{
+		DefaultDev: osutils.IsProbablyGoRun(),
+		DBConnect:  dbConnect,
+	})
 
 	var cfg config
 	cfg.bindFlags(app)
