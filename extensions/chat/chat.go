@@ -23,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -64,7 +65,8 @@ type Config struct {
 	// WriteTimeout bounds one frame write to a connection. Default 10 seconds.
 	WriteTimeout time.Duration
 
-	// PublishTimeout bounds one Broker.Publish call. Default 5 seconds.
+	// PublishTimeout bounds one Broker.Publish call. Publishing never holds up a send's ack
+	// or a request: events wait in a queue per room (see publisher). Default 5 seconds.
 	PublishTimeout time.Duration
 }
 
@@ -118,6 +120,7 @@ func Register(app core.App, cfg Config) error {
 	cfg.setDefaults()
 	p := &plugin{app: app, cfg: cfg, roomLocks: newKeyedMutex()}
 	p.hub = newHub(p)
+	p.pub = newPublisher(p)
 
 	bindMessageHooks(p)
 	bindMemberHooks(p)
@@ -150,6 +153,11 @@ type plugin struct {
 	app core.App
 	cfg Config
 	hub *hub
+	pub *publisher // hands events to the broker off the caller's path, in order per room
+
+	// serving is set once the hub is subscribed: from then on events are published through
+	// pub; before (CLI commands, migrations) they are published synchronously
+	serving atomic.Bool
 
 	// roomLocks serialise message inserts and their publish per room (see messages.go)
 	roomLocks *keyedMutex
@@ -176,6 +184,7 @@ func (p *plugin) start() error {
 	}
 	p.unsubscribe = unsub
 	p.started = true
+	p.serving.Store(true)
 	return nil
 }
 
@@ -188,6 +197,7 @@ func (p *plugin) stop() {
 		return
 	}
 	p.stopped = true
+	p.pub.stop()
 	if p.unsubscribe != nil {
 		if err := p.unsubscribe(); err != nil {
 			p.app.Logger().Warn("Failed to unsubscribe the chat hub", "error", err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -238,5 +239,56 @@ func TestRegisterStopsTheBrokerOnTerminate(t *testing.T) {
 	}
 	if err := broker.Ping(context.Background()); !errors.Is(err, chat.ErrClosed) {
 		t.Fatalf("Expected the broker closed after terminate, got %v", err)
+	}
+}
+
+// stallingBroker is a MemoryBroker whose Publish, once stall is set, waits until release is
+// closed, like Pulsar while it restarts.
+type stallingBroker struct {
+	*chat.MemoryBroker
+	stall   atomic.Bool
+	release chan struct{}
+}
+
+func (b *stallingBroker) Publish(ctx context.Context, topic string, env chat.Envelope) error {
+	if !b.stall.Load() {
+		return b.MemoryBroker.Publish(ctx, topic, env)
+	}
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return b.MemoryBroker.Publish(ctx, topic, env)
+}
+
+// TestWSAckDoesNotWaitForTheBroker checks that a send is acked once it is stored, while the
+// broker does not take the event, and that the event is delivered, in order, once it does.
+func TestWSAckDoesNotWaitForTheBroker(t *testing.T) {
+	t.Parallel()
+	broker := &stallingBroker{MemoryBroker: chat.NewMemoryBroker(), release: make(chan struct{})}
+	app := newApp(t, chat.Config{Broker: broker, PublishTimeout: time.Minute})
+	alice := testapp.CreateUser(t, app, "alice")
+	room := createRoom(t, app, alice)
+	srv := testapp.Serve(t, app)
+	a := connect(t, srv.URL, alice)
+	broker.stall.Store(true)
+
+	start := time.Now()
+	for _, cid := range []string{"one", "two", "three"} {
+		a.send(map[string]string{"type": "send", "room": room.Id, "text": cid, "client_id": cid})
+		if f := a.expect("ack"); f.str("client_id") != cid {
+			t.Fatalf("Expected the ack of %s, got %v", cid, f)
+		}
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("Expected the acks without waiting for the broker, took %s", took)
+	}
+
+	close(broker.release)
+	for _, want := range []string{"one", "two", "three"} {
+		if m := a.expect("message").msg(); m.str("text") != want {
+			t.Fatalf("Expected message %q next, got %v", want, m)
+		}
 	}
 }

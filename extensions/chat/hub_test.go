@@ -17,6 +17,7 @@ func newTestHub(t *testing.T, rooms ...string) (*hub, *conn) {
 	p.hub = newHub(p)
 	p.hub.logger = slog.Default
 	c := newConn(p, nil)
+	c.q.start = nil // no socket, so no writer: the tests take the frames off the queue
 	c.user = "u"
 	if !p.hub.register(c) {
 		t.Fatal("Expected the hub to take the connection")
@@ -73,6 +74,7 @@ func TestHubAppliesMembershipChangesSeenWhileLoading(t *testing.T) {
 	h := newHub(p)
 	h.logger = slog.Default
 	c := newConn(p, nil)
+	c.q.start = nil // no socket, so no writer: the tests take the frames off the queue
 	c.user = "u"
 	h.register(c)
 

@@ -22,8 +22,8 @@ var errNotMember = errors.New("chat: not a member of the room")
 // whichever way it was created (WebSocket send, records API, dashboard).
 //
 // Order: a message create takes the room's lock in OnRecordCreate and releases it in
-// OnRecordAfterCreateSuccess (after publishing) or OnRecordAfterCreateError, so that within a
-// process the insert order, the created order and the publish order of a room are one order.
+// OnRecordAfterCreateSuccess (after queueing the publish, see publisher) or
+// OnRecordAfterCreateError, so that within a process the insert order, the created order and the publish order of a room are one order.
 // The lock is skipped when the create runs inside a caller's transaction (the batch API): that
 // transaction holds the database's single write connection already, and waiting for a room
 // lock there could deadlock against a sender that holds the lock and waits for the

@@ -28,7 +28,7 @@ const (
 func (c *conn) runSync(since string) {
 	defer c.syncing.Store(false)
 	app := c.p.app
-	below := max(1, cap(c.q.buf)/2)
+	below := max(1, c.q.max/2)
 
 	after, err := syncStart(app, c.user, since)
 	for err == nil {
@@ -53,10 +53,10 @@ func (c *conn) runSync(since string) {
 	}
 	if err != nil {
 		app.Logger().Error("Failed to sync chat messages", "error", err, "user", c.user)
-		_ = c.q.pushWait(c.ctx, outItem{data: errorFrame(codeInternal, "Failed to sync.", "sync")}, cap(c.q.buf))
+		_ = c.q.pushWait(c.ctx, outItem{data: errorFrame(codeInternal, "Failed to sync.", "sync")}, c.q.max)
 		return
 	}
-	_ = c.q.pushWait(c.ctx, outItem{data: syncedFrame}, cap(c.q.buf))
+	_ = c.q.pushWait(c.ctx, outItem{data: syncedFrame}, c.q.max)
 }
 
 // syncStart returns the rowid after which a sync starts: that of the message since, or, when

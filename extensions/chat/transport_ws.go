@@ -51,9 +51,16 @@ func (p *plugin) chatConnect(e *core.RequestEvent) error {
 	}
 	ws.SetReadLimit(int64(p.cfg.MaxFrame) + 1024)
 
+	// note: served on a goroutine of its own, and the handler returns: the handler's
+	// goroutine has the deep stack of the router and its middlewares, which a connection
+	// that stays open for hours would keep (about 16 KiB per connection); the hijacked
+	// connection no longer belongs to the HTTP server, and e is not used past this point
 	c := newConn(p, ws)
-	defer c.cancel()
-	p.serveConn(c, headerToken(e.Request))
+	token := headerToken(e.Request)
+	go func() {
+		defer c.cancel()
+		p.serveConn(c, token)
+	}()
 	return nil
 }
 
@@ -95,9 +102,9 @@ func (p *plugin) serveConn(c *conn, token string) {
 		c.close(websocket.StatusInternalError, "internal error")
 		return
 	}
-	p.hub.activate(c, rooms)
-
-	go c.writeLoop()
+	p.hub.activate(c, rooms) // queues ready, which starts the writer
+	c.startPings()
+	defer c.stopPings()
 	for {
 		f, ok := c.readFrame()
 		if !ok {

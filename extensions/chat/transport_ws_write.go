@@ -19,8 +19,9 @@ const (
 	statusUnsupported                       = websocket.StatusUnsupportedData
 )
 
-// conn is one authenticated WebSocket connection: a reader (the HTTP handler's goroutine),
-// a writer goroutine draining a bounded queue, and at most one sync goroutine.
+// conn is one authenticated WebSocket connection: a reader goroutine, a writer goroutine that
+// runs only while frames wait in its bounded queue, a ping timer, and at most one sync
+// goroutine. An idle connection thus holds one goroutine (its reader) and small buffers.
 type conn struct {
 	p   *plugin
 	ws  *websocket.Conn
@@ -39,11 +40,12 @@ type conn struct {
 	cancel    context.CancelFunc
 	closeOnce sync.Once
 	syncing   atomic.Bool
+	pinger    atomic.Pointer[time.Timer]
 }
 
 func newConn(p *plugin, ws *websocket.Conn) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &conn{
+	c := &conn{
 		p:      p,
 		ws:     ws,
 		q:      newOutQueue(p.cfg.QueueSize),
@@ -51,6 +53,8 @@ func newConn(p *plugin, ws *websocket.Conn) *conn {
 		ctx:    ctx,
 		cancel: cancel,
 	}
+	c.q.start = func() { go c.writeLoop() }
+	return c
 }
 
 // enqueue queues a frame without blocking; a full queue marks a slow consumer, which is
@@ -78,46 +82,61 @@ func (c *conn) writeNow(data []byte) {
 	_ = c.ws.Write(ctx, websocket.MessageText, data)
 }
 
-// writeLoop writes queued frames until the connection closes, skipping the frames of rooms
-// the user is no longer in, and pings every PingInterval.
+// writeLoop writes queued frames until the queue is empty or the connection closes, skipping
+// the frames of rooms the user is no longer in. The queue starts it when a frame arrives and
+// no writer runs; it ends when it finds the queue empty, so idle connections hold no writer.
+// On a closing connection it stops for good (the queue believes it still runs, so none
+// starts again).
 func (c *conn) writeLoop() {
-	ticker := time.NewTicker(c.p.cfg.PingInterval)
-	defer ticker.Stop()
 	for {
-		select {
-		case <-c.ctx.Done():
+		if c.ctx.Err() != nil {
 			return
-		case <-ticker.C:
-			go c.ping()
-		case <-c.q.wake:
 		}
-		for {
-			it, ok := c.next()
-			if !ok {
-				break
-			}
-			if c.ctx.Err() != nil {
-				return
-			}
-			// note: not c.ctx, whose cancellation would cut the connection without a close frame
-			ctx, cancel := context.WithTimeout(context.Background(), c.p.cfg.WriteTimeout)
-			err := c.ws.Write(ctx, websocket.MessageText, it.data)
-			cancel()
-			if err != nil {
-				c.close(statusGoingAway, "write failed")
-				return
-			}
+		it, ok := c.next()
+		if !ok {
+			return
+		}
+		// note: not c.ctx, whose cancellation would cut the connection without a close frame
+		ctx, cancel := context.WithTimeout(context.Background(), c.p.cfg.WriteTimeout)
+		err := c.ws.Write(ctx, websocket.MessageText, it.data)
+		cancel()
+		if err != nil {
+			c.close(statusGoingAway, "write failed")
+			return
 		}
 	}
 }
 
-// next takes the next frame to write, dropping the frames of rooms the user is no longer in.
+// next takes the next frame to write, dropping the frames of rooms the user is no longer in;
+// false means the queue is empty and the writer must end.
 func (c *conn) next() (outItem, bool) {
 	for {
-		it, ok := c.q.pop()
+		it, ok := c.q.popOrIdle()
 		if !ok || it.room == "" || c.p.hub.inRoom(c, it.room) {
 			return it, ok
 		}
+	}
+}
+
+// startPings pings the connection every PingInterval, on a timer (no goroutine waits for it),
+// until the connection closes; stopPings ends that.
+func (c *conn) startPings() {
+	c.pinger.Store(time.AfterFunc(c.p.cfg.PingInterval, c.pingTick))
+}
+
+func (c *conn) stopPings() {
+	if t := c.pinger.Load(); t != nil {
+		t.Stop()
+	}
+}
+
+func (c *conn) pingTick() {
+	if c.ctx.Err() != nil {
+		return
+	}
+	c.ping()
+	if t := c.pinger.Load(); t != nil && c.ctx.Err() == nil {
+		t.Reset(c.p.cfg.PingInterval)
 	}
 }
 
@@ -157,35 +176,77 @@ type outItem struct {
 	data []byte
 }
 
-// outQueue is a bounded FIFO of frames with a single consumer (the writer).
+// outQueue is a bounded FIFO of frames with a single consumer (the writer). Its ring starts
+// small and doubles up to max as frames pile up, so that an idle connection does not hold a
+// full-size buffer (256 entries are 10 KiB; most connections never have more than a few
+// frames waiting).
 type outQueue struct {
 	mu    sync.Mutex
-	buf   []outItem // ring of cap max
+	buf   []outItem // ring, len(buf) <= max
+	max   int
 	head  int
 	n     int
 	wake  chan struct{} // capacity 1: "there may be items"
 	space chan struct{} // capacity 1: "an item was taken"
+
+	// start, when set, is called (outside the lock) by the push that finds no consumer
+	// running; the consumer reports that it stopped through popOrIdle
+	start   func()
+	running bool
 }
+
+// outQueueStart is the ring size of a new queue.
+const outQueueStart = 4
 
 func newOutQueue(max int) *outQueue {
 	return &outQueue{
-		buf:   make([]outItem, max),
+		buf:   make([]outItem, min(max, outQueueStart)),
+		max:   max,
 		wake:  make(chan struct{}, 1),
 		space: make(chan struct{}, 1),
 	}
 }
 
-// push appends it unless the queue is full.
-func (q *outQueue) push(it outItem) bool {
-	q.mu.Lock()
-	if q.n == len(q.buf) {
-		q.mu.Unlock()
+// appendLocked adds it if fewer than limit (at most max) items are queued, growing the ring
+// when it is full. The caller holds q.mu.
+func (q *outQueue) appendLocked(it outItem, limit int) bool {
+	if q.n >= min(limit, q.max) {
 		return false
+	}
+	if q.n == len(q.buf) {
+		grown := make([]outItem, min(q.max, max(outQueueStart, 2*len(q.buf))))
+		for i := range q.n {
+			grown[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = grown, 0
 	}
 	q.buf[(q.head+q.n)%len(q.buf)] = it
 	q.n++
+	return true
+}
+
+// push appends it unless the queue is full.
+func (q *outQueue) push(it outItem) bool {
+	q.mu.Lock()
+	ok := q.appendLocked(it, q.max)
+	start := q.startLocked(ok)
 	q.mu.Unlock()
-	signal(q.wake)
+	if ok {
+		signal(q.wake)
+	}
+	if start {
+		q.start()
+	}
+	return ok
+}
+
+// startLocked reports whether the caller, having appended an item (added), must start the
+// consumer, and marks it running. The caller holds q.mu.
+func (q *outQueue) startLocked(added bool) bool {
+	if !added || q.running || q.start == nil {
+		return false
+	}
+	q.running = true
 	return true
 }
 
@@ -194,14 +255,16 @@ func (q *outQueue) push(it outItem) bool {
 func (q *outQueue) pushWait(ctx context.Context, it outItem, below int) error {
 	for {
 		q.mu.Lock()
-		if q.n < below {
-			q.buf[(q.head+q.n)%len(q.buf)] = it
-			q.n++
-			q.mu.Unlock()
+		ok := q.appendLocked(it, below)
+		start := q.startLocked(ok)
+		q.mu.Unlock()
+		if ok {
 			signal(q.wake)
+			if start {
+				q.start()
+			}
 			return nil
 		}
-		q.mu.Unlock()
 		select {
 		case <-q.space:
 		case <-ctx.Done():
@@ -212,8 +275,21 @@ func (q *outQueue) pushWait(ctx context.Context, it outItem, below int) error {
 
 // pop takes the oldest item, if any.
 func (q *outQueue) pop() (outItem, bool) {
+	return q.take(false)
+}
+
+// popOrIdle is pop for the consumer that start launched: when the queue is empty it also
+// records that the consumer stops, so that the next push starts a new one.
+func (q *outQueue) popOrIdle() (outItem, bool) {
+	return q.take(true)
+}
+
+func (q *outQueue) take(idleWhenEmpty bool) (outItem, bool) {
 	q.mu.Lock()
 	if q.n == 0 {
+		if idleWhenEmpty {
+			q.running = false
+		}
 		q.mu.Unlock()
 		return outItem{}, false
 	}

@@ -97,3 +97,42 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatalf("Unexpected defaults %+v", cfg)
 	}
 }
+
+func TestOutQueueGrowsInOrderUpToItsBound(t *testing.T) {
+	q := newOutQueue(10)
+	next, want := 0, 0
+	push := func(n int) {
+		for range n {
+			if !q.push(outItem{data: []byte{byte(next)}}) {
+				t.Fatalf("Expected item %d to fit (%d queued)", next, q.n)
+			}
+			next++
+		}
+	}
+	pop := func(n int) {
+		for range n {
+			it, ok := q.pop()
+			if !ok || it.data[0] != byte(want) {
+				t.Fatalf("Expected item %d, got %v (%v)", want, it.data, ok)
+			}
+			want++
+		}
+	}
+	if len(q.buf) > outQueueStart {
+		t.Fatalf("Expected a new queue to start with at most %d slots, got %d", outQueueStart, len(q.buf))
+	}
+	// wrap the ring around before it grows, so that growing must keep the order
+	push(3)
+	pop(2)
+	push(9)
+	if q.push(outItem{}) {
+		t.Fatal("Expected the queue to refuse an 11th item")
+	}
+	if len(q.buf) != 10 {
+		t.Fatalf("Expected the ring to have grown to its bound of 10, got %d", len(q.buf))
+	}
+	pop(10)
+	if _, ok := q.pop(); ok {
+		t.Fatal("Expected an empty queue")
+	}
+}
