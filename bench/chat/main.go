@@ -1,0 +1,654 @@
+// Command chat benchmarks Tangerine's chat WebSocket (/api/chat/ws) with the in-process broker
+// and with Apache Pulsar, against PocketBase's own realtime SSE subscription on chat_messages
+// with sends through the records API, under the same load.
+//
+// It migrates a fresh data directory (`tangerine migrate up`), seeds users, rooms of
+// -room-size and their memberships straight through SQL, mints a token per user, and then,
+// for each target, starts `tangerine serve` on loopback (rate limiter off), connects -clients
+// clients (one per user; every user is in one room), measures the server's RSS with them
+// idle, sends -rate messages/s in total for -duration from a bounded, paced set of senders,
+// and measures the delivery latency (send to receive: the send time is in the text), the
+// messages lost (expected deliveries - received), the server's CPU and RSS. With -search it
+// then steps the rate up (-steps, or -sse-steps for the baseline) until p99 exceeds -p99-max
+// or a delivery is lost; the highest passing rate is the target's sustainable rate (for the
+// WebSocket hub: the knee). It prints a markdown table for docs/BENCHMARKS.md.
+//
+// Full scale (see bench/run.sh; Pulsar must run for ws-pulsar: bash scripts/pulsar.sh start):
+//
+//	go run ./bench/chat -clients 5000 -room-size 10 -rate 2000 -duration 60s -search
+//
+// A quick development run:
+//
+//	go run ./bench/chat -clients 500 -rate 200 -duration 5s -targets ws-memory,sse
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// options are the command's flags.
+type options struct {
+	clients      int
+	roomSize     int
+	rate         int
+	duration     time.Duration
+	senders      int
+	perSenderMax float64
+	drain        time.Duration
+	targets      []string
+	search       bool
+	steps        []int
+	sseSteps     []int
+	stepDuration time.Duration
+	p99Max       time.Duration
+	pulsarURL    string
+	connectConc  int
+	settle       time.Duration
+}
+
+func main() {
+	log.SetFlags(log.Ltime)
+	var (
+		o            options
+		bin          = flag.String("bin", "", "a prebuilt tangerine binary (default: go build the module at -repo)")
+		repo         = flag.String("repo", ".", "the module root to build tangerine from")
+		keep         = flag.Bool("keep", false, "keep the temp work dir (pb_data, server logs)")
+		targets      = flag.String("targets", "ws-memory,ws-pulsar,sse", "targets, in order: ws-memory (chat WebSocket, in-process broker), ws-pulsar (chat WebSocket, TANGERINE_BROKER=pulsar), sse (PocketBase realtime SSE + records API)")
+		steps        = flag.String("steps", "500,1000,2000,4000,6000,8000,12000", "total message rates (msg/s) tried by -search for the WebSocket targets")
+		sseSteps     = flag.String("sse-steps", "1,2,5,10,20,50,100,200,500,1000,2000", "total message rates (msg/s) tried by -search for the SSE baseline")
+		maxRunFactor = flag.Duration("max-run", 45*time.Minute, "stop starting new measurements after this long")
+	)
+	flag.IntVar(&o.clients, "clients", 5000, "concurrent clients (users), each in one room")
+	flag.IntVar(&o.roomSize, "room-size", 10, "members per room")
+	flag.IntVar(&o.rate, "rate", 2000, "messages per second, in total, of the main run")
+	flag.DurationVar(&o.duration, "duration", 60*time.Second, "length of the main run")
+	flag.IntVar(&o.senders, "senders", 0, "clients that send (0: enough that none sends over -per-sender msg/s, at least one per room)")
+	flag.Float64Var(&o.perSenderMax, "per-sender", 10, "most messages/s one sender sends (the chat allows 20/s per connection)")
+	flag.DurationVar(&o.drain, "drain", 10*time.Second, "how long after the last send deliveries may still arrive")
+	flag.BoolVar(&o.search, "search", false, "after the main run, step the rate up to find the sustainable rate of each target")
+	flag.DurationVar(&o.stepDuration, "step-duration", 15*time.Second, "length of each -search step")
+	flag.DurationVar(&o.p99Max, "p99-max", 100*time.Millisecond, "a rate is sustainable when p99 stays at or below this with nothing lost")
+	flag.StringVar(&o.pulsarURL, "pulsar-url", envOr("TANGERINE_PULSAR_URL", "pulsar://127.0.0.1:6650"), "Pulsar service URL for ws-pulsar")
+	flag.IntVar(&o.connectConc, "connect-concurrency", 64, "connections opened at once")
+	flag.DurationVar(&o.settle, "settle", 5*time.Second, "pause before each RSS reading, so the server's memory settles")
+	flag.Parse()
+	cmdLine := "go run ./bench/chat " + strings.Join(os.Args[1:], " ")
+	o.targets = strings.Split(*targets, ",")
+	var err error
+	if o.steps, err = parseInts(*steps); err != nil {
+		log.Fatalf("-steps: %v", err)
+	}
+	if o.sseSteps, err = parseInts(*sseSteps); err != nil {
+		log.Fatalf("-sse-steps: %v", err)
+	}
+	if o.clients < o.roomSize || o.roomSize < 2 {
+		log.Fatal("-clients must be at least -room-size, and -room-size at least 2")
+	}
+	if err := os.Setenv("GOTOOLCHAIN", envOr("GOTOOLCHAIN", "go1.27.3")); err != nil {
+		log.Fatal(err)
+	}
+	raiseFileLimit(2*o.clients + 1000)
+	deadline := time.Now().Add(*maxRunFactor)
+
+	work, err := os.MkdirTemp("", "tangerine-bench-chat-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() {
+		if *keep {
+			log.Printf("kept %s", work)
+			return
+		}
+		os.RemoveAll(work)
+	}()
+	fail := func(format string, args ...any) {
+		log.Printf(format, args...)
+		if !*keep {
+			os.RemoveAll(work)
+		}
+		os.Exit(1)
+	}
+
+	// 1. the binary
+	tangerine := *bin
+	if tangerine == "" {
+		tangerine = filepath.Join(work, "tangerine")
+		t := time.Now()
+		build := exec.Command("go", "build", "-o", tangerine, ".")
+		build.Dir = *repo
+		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fail("go build: %v", err)
+		}
+		log.Printf("built tangerine in %s", time.Since(t).Round(time.Millisecond))
+	}
+
+	// 2. schema, data and tokens
+	dir := filepath.Join(work, "pb_data")
+	// note: --dev=false: a binary in the temp dir looks like `go run` to PocketBase, whose dev
+	// mode prints every SQL statement
+	if out, err := exec.Command(tangerine, "migrate", "up", "--dir", dir, "--dev=false").CombinedOutput(); err != nil {
+		fail("migrate up: %v\n%s", err, out)
+	}
+	t0 := time.Now()
+	rooms, err := seed(filepath.Join(dir, "data.db"), o.clients, o.roomSize)
+	if err != nil {
+		fail("seed: %v", err)
+	}
+	users, err := mintTokens(dir, rooms)
+	if err != nil {
+		fail("tokens: %v", err)
+	}
+	log.Printf("seeded %d users in %d rooms of %d, with tokens, in %s", len(users), len(rooms), o.roomSize, time.Since(t0).Round(time.Millisecond))
+
+	// 3. the targets, one server each
+	var report []targetReport
+	for _, target := range o.targets {
+		if time.Now().After(deadline) {
+			log.Printf("-max-run reached: skipping %s", target)
+			continue
+		}
+		env := []string{"TANGERINE_RATE_LIMITS=off"}
+		switch target {
+		case "ws-memory", "sse":
+			env = append(env, "TANGERINE_BROKER=memory")
+		case "ws-pulsar":
+			if err := checkPulsar(o.pulsarURL); err != nil {
+				fail("ws-pulsar: %v (start it with bash scripts/pulsar.sh start)", err)
+			}
+			env = append(env, "TANGERINE_BROKER=pulsar", "TANGERINE_PULSAR_URL="+o.pulsarURL)
+		default:
+			fail("unknown target %q", target)
+		}
+		srv, err := startServer(tangerine, dir, filepath.Join(work, "serve-"+target+".log"), env)
+		if err != nil {
+			fail("%s: %v", target, err)
+		}
+		rep, err := runTarget(target, srv, users, rooms, o, deadline)
+		srv.stop()
+		if err != nil {
+			fail("%s: %v", target, err)
+		}
+		report = append(report, rep)
+	}
+
+	printReport(os.Stdout, report, o, cmdLine)
+}
+
+// -------------------------------------------------------------------
+// one target
+
+// targetReport is what one target measured.
+type targetReport struct {
+	target     string
+	conns      int
+	rssBase    int64 // server RSS before any client, bytes
+	rssIdle    int64 // with every client connected and idle
+	connectDur time.Duration
+	main       stepResult
+	steps      []stepResult
+}
+
+// perIdleConn is the server memory per idle connection, bytes.
+func (r targetReport) perIdleConn() float64 {
+	if r.conns == 0 {
+		return 0
+	}
+	return float64(r.rssIdle-r.rssBase) / float64(r.conns)
+}
+
+// sustainable is the highest passing rate of the search (0 when none passed or no search).
+func (r targetReport) sustainable() (int, bool) {
+	best, found := 0, false
+	for _, s := range r.steps {
+		if s.pass {
+			best, found = s.rate, true
+		}
+	}
+	return best, found
+}
+
+func runTarget(target string, srv *server, users []benchUser, rooms [][]int, o options, deadline time.Time) (targetReport, error) {
+	rep := targetReport{target: target}
+	time.Sleep(o.settle)
+	rep.rssBase = srv.rss()
+
+	log.Printf("%s: connecting %d clients", target, len(users))
+	t := time.Now()
+	var clients []client
+	var err error
+	if target == "sse" {
+		clients, err = connectSSE(srv.base, users, o.connectConc)
+	} else {
+		clients, err = connectWS(srv.base, users, o.connectConc)
+	}
+	defer func() {
+		for _, c := range clients {
+			if c != nil {
+				c.close()
+			}
+		}
+	}()
+	if err != nil {
+		return rep, err
+	}
+	rep.connectDur = time.Since(t)
+	rep.conns = len(clients)
+	time.Sleep(o.settle)
+	rep.rssIdle = srv.rss()
+	log.Printf("%s: %d connected in %s; server RSS %s idle (%s before), %.1f KiB per idle connection",
+		target, len(clients), rep.connectDur.Round(time.Millisecond), mib(rep.rssIdle), mib(rep.rssBase), rep.perIdleConn()/1024)
+
+	senders := pickSenders(rooms, o)
+	stepNo := 0
+	run := func(rate int, d time.Duration) stepResult {
+		stepNo++
+		// note: the step id starts every client_id, and the targets share one database, where
+		// a client_id already used by the same sender makes the send an idempotent repeat (acked
+		// with the stored message, delivered to nobody): the id must be unique per target
+		r := runStep(fmt.Sprintf("%s-%d", target, stepNo), srv, clients, senders, rate, d, o)
+		r.target = target
+		log.Printf("%s: %s", target, r.summary())
+		return r
+	}
+
+	// the search first, from the lowest rate up, so that an overloaded main run (the SSE
+	// baseline at the full rate) leaves no backlog behind in the steps
+	if o.search {
+		rates := o.steps
+		if target == "sse" {
+			rates = o.sseSteps
+		}
+		for _, rate := range rates {
+			if time.Now().After(deadline) {
+				log.Printf("%s: -max-run reached, search stopped", target)
+				break
+			}
+			s := run(rate, o.stepDuration)
+			rep.steps = append(rep.steps, s)
+			if !s.pass {
+				break
+			}
+		}
+	}
+	rep.main = run(o.rate, o.duration)
+	return rep, nil
+}
+
+// pickSenders returns the client indexes that send: one member of each room in turn, more per
+// room while one sender would send over -per-sender msg/s at the highest rate to be run.
+func pickSenders(rooms [][]int, o options) []int {
+	top := o.rate
+	if o.search {
+		top = max(top, slices.Max(o.steps))
+	}
+	n := o.senders
+	if n <= 0 {
+		n = max(len(rooms), int(float64(top)/o.perSenderMax+0.999))
+	}
+	var out []int
+	for k := 0; len(out) < n && k < len(rooms[0]); k++ {
+		for _, r := range rooms {
+			if len(out) == n {
+				break
+			}
+			if k < len(r) {
+				out = append(out, r[k])
+			}
+		}
+	}
+	return out
+}
+
+// -------------------------------------------------------------------
+// a timed step
+
+// step is the state of the step in progress that the clients' readers update.
+type step struct {
+	id       string
+	hist     *histogram
+	received atomic.Int64 // message deliveries of this step
+	acked    atomic.Int64 // sends the server accepted
+	errors   atomic.Int64 // sends the server refused (error frame, HTTP status)
+	stale    atomic.Int64 // deliveries of an earlier step
+	firstErr atomic.Value
+}
+
+var current atomic.Pointer[step]
+
+// delivered is called by a client's reader with the text of a message it received.
+func delivered(text string, now time.Time) {
+	st := current.Load()
+	id, rest, ok := strings.Cut(text, "|")
+	if !ok {
+		return
+	}
+	if st == nil || id != st.id {
+		if st != nil {
+			st.stale.Add(1)
+		}
+		return
+	}
+	_, ts, _ := strings.Cut(rest, "|")
+	sent, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return
+	}
+	st.received.Add(1)
+	st.hist.add(now.Sub(time.Unix(0, sent)))
+}
+
+// accepted and refused are called for each send's outcome.
+func accepted() {
+	if st := current.Load(); st != nil {
+		st.acked.Add(1)
+	}
+}
+
+func refused(err error) {
+	if st := current.Load(); st != nil {
+		st.errors.Add(1)
+		st.firstErr.CompareAndSwap(nil, err.Error())
+	}
+}
+
+// stepResult is what one step measured.
+type stepResult struct {
+	target            string
+	rate              int
+	duration          time.Duration
+	sent, skipped     int64 // sends made, and those skipped because the sender was behind
+	acked, errors     int64
+	expected          int64 // acked × room size
+	received          int64
+	lost              int64
+	p50, p99, maxLat  time.Duration
+	cpu               float64 // server CPU cores used during the sends
+	rss               int64
+	achieved          float64 // acked messages per second
+	pass              bool
+	firstErr          string
+	deliveriesPerSec  float64
+	sendWindowElapsed time.Duration
+}
+
+func (r stepResult) summary() string {
+	s := fmt.Sprintf("%d msg/s for %s: sent %d (skipped %d), accepted %d, refused %d, deliveries %d/%d (lost %d), p50 %s p99 %s max %s, CPU %.2f cores, RSS %s -> %s",
+		r.rate, r.duration, r.sent, r.skipped, r.acked, r.errors, r.received, r.expected, r.lost,
+		ms(r.p50), ms(r.p99), ms(r.maxLat), r.cpu, mib(r.rss), map[bool]string{true: "pass", false: "FAIL"}[r.pass])
+	if r.firstErr != "" {
+		s += " (first error: " + r.firstErr + ")"
+	}
+	return s
+}
+
+func runStep(id string, srv *server, clients []client, senders []int, rate int, d time.Duration, o options) stepResult {
+	st := &step{id: id, hist: newHistogram()}
+	current.Store(st)
+
+	// each sender sends at rate/len(senders) per second, staggered, paced by its own clock;
+	// a sender that is more than a second behind skips the late sends (counted)
+	n := len(senders)
+	if n > rate {
+		n = max(1, rate) // fewer senders than one message each per second would be idle
+	}
+	interval := time.Duration(float64(time.Second) * float64(n) / float64(rate))
+	var sent, skipped atomic.Int64
+	var seq atomic.Int64
+	start := time.Now().Add(100 * time.Millisecond)
+	end := start.Add(d)
+	cpu0 := srv.cpuTicks()
+	var wg sync.WaitGroup
+	for i := range n {
+		c := clients[senders[i]]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := start.Add(time.Duration(int64(interval) * int64(i) / int64(n)))
+			for next.Before(end) {
+				if wait := time.Until(next); wait > 0 {
+					time.Sleep(wait)
+				} else if -wait > time.Second {
+					skipped.Add(1)
+					next = next.Add(interval)
+					continue
+				}
+				k := seq.Add(1)
+				text := fmt.Sprintf("%s|%d|%d", id, k, time.Now().UnixNano())
+				if err := c.send(text, fmt.Sprintf("%s-%d", id, k)); err != nil {
+					refused(err)
+				}
+				sent.Add(1)
+				next = next.Add(interval)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	cpu1 := srv.cpuTicks()
+	rss := srv.rss()
+
+	// deliveries still in flight: wait until all arrived, nothing arrived for a while, or
+	// -drain ran out
+	roomSize := int64(o.roomSize)
+	drainEnd := time.Now().Add(o.drain)
+	last, lastChange := st.received.Load(), time.Now()
+	for time.Now().Before(drainEnd) {
+		time.Sleep(100 * time.Millisecond)
+		got := st.received.Load()
+		if got >= st.acked.Load()*roomSize && st.acked.Load()+st.errors.Load() >= sent.Load() {
+			break
+		}
+		if got != last {
+			last, lastChange = got, time.Now()
+		} else if time.Since(lastChange) > 3*time.Second && st.acked.Load()+st.errors.Load() >= sent.Load() {
+			break
+		}
+	}
+	current.Store(nil)
+
+	r := stepResult{
+		rate: rate, duration: d, sent: sent.Load(), skipped: skipped.Load(),
+		acked: st.acked.Load(), errors: st.errors.Load(), received: st.received.Load(),
+		cpu: float64(cpu1-cpu0) / clockTicks / elapsed.Seconds(), rss: rss, sendWindowElapsed: elapsed,
+	}
+	r.expected = r.acked * roomSize
+	r.lost = r.expected - r.received
+	r.p50, r.p99, r.maxLat = st.hist.quantile(0.5), st.hist.quantile(0.99), st.hist.max()
+	r.achieved = float64(r.acked) / elapsed.Seconds()
+	r.deliveriesPerSec = float64(r.received) / elapsed.Seconds()
+	if e, ok := st.firstErr.Load().(string); ok {
+		r.firstErr = e
+	}
+	// passing: nothing lost, p99 within bounds, every planned send made and accepted
+	r.pass = r.lost == 0 && r.p99 <= o.p99Max && r.skipped == 0 && r.errors == 0 && r.acked > 0 && r.acked == r.sent
+	return r
+}
+
+// -------------------------------------------------------------------
+// the server
+
+type server struct {
+	cmd  *exec.Cmd
+	base string
+	done chan struct{}
+}
+
+func startServer(bin, dir, logPath string, env []string) (*server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "serve", fmt.Sprintf("--http=127.0.0.1:%d", port), "--dir", dir, "--dev=false")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		logFile.Close()
+		close(s.done)
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(s.base + "/api/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("tangerine serve exited; see %s", logPath)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	s.stop()
+	return nil, fmt.Errorf("tangerine serve not healthy in 60s; see %s", logPath)
+}
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// rss is the server's resident set (VmRSS), in bytes.
+func (s *server) rss() int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's times (100 on Linux).
+const clockTicks = 100
+
+// cpuTicks is the server's utime+stime.
+func (s *server) cpuTicks() int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// the fields after the command name (which is in parentheses and may hold spaces)
+	i := strings.LastIndexByte(string(data), ')')
+	f := strings.Fields(string(data[i+1:]))
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + st
+}
+
+// -------------------------------------------------------------------
+// helpers
+
+func raiseFileLimit(want int) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		log.Printf("getrlimit: %v", err)
+		return
+	}
+	if lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			log.Printf("setrlimit: %v", err)
+		}
+	}
+	if int(lim.Cur) < want {
+		log.Printf("warning: open files limit %d is below the %d this run needs (ulimit -n)", lim.Cur, want)
+	}
+}
+
+func checkPulsar(url string) error {
+	_, hostPort, _ := strings.Cut(url, "://")
+	hostPort, _, _ = strings.Cut(hostPort, "/")
+	c, err := net.DialTimeout("tcp", hostPort, 2*time.Second)
+	if err != nil {
+		return fmt.Errorf("pulsar at %s: %w", url, err)
+	}
+	return c.Close()
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("not a positive integer: %q", f)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("empty list")
+	}
+	return out, nil
+}
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
+
+func mib(b int64) string {
+	return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
+}
+
+// drainBody reads and closes a response body so that its connection is reused.
+func drainBody(r io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, r)
+	r.Close()
+}
