@@ -76,4 +76,5 @@ func MustRegister(app core.App, cfg Config) {
 type plugin struct {
 	app core.App
 	cfg Config
+	enc encCache // the item encoders of the current posts and users collections
 }

@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"database/sql"
 	"net/http"
 	"strings"
 	"time"
@@ -32,23 +33,13 @@ func (f *plugin) feedHome(e *core.RequestEvent) error {
 	}
 	me := e.Auth.Id
 
-	var candidates int
-	err = e.App.DB().NewQuery(`
-		SELECT COALESCE(SUM([[u.posts_count]]), 0) FROM {{users}} u
-		WHERE [[u.id]] = {:me} OR [[u.id]] IN (SELECT [[following]] FROM {{follows}} WHERE [[follower]] = {:me})`,
-	).Bind(dbx.Params{"me": me}).Row(&candidates)
+	many, err := f.manyCandidates(e.App, me)
 	if err != nil {
 		return e.InternalServerError("Failed to load the feed.", err)
 	}
-
-	merge := func() *dbx.SelectQuery {
-		return e.App.RecordQuery(collections.Posts).AndWhere(dbx.NewExp(
-			"[[posts.user]] IN (SELECT [[following]] FROM {{follows}} WHERE [[follower]] = {:me} UNION ALL SELECT {:me})",
-			dbx.Params{"me": me},
-		))
-	}
-	if candidates <= f.cfg.MergeLimit {
-		return f.respondPosts(e, merge(), p, "posts", false)
+	merge := mergeKeys(me)
+	if !many {
+		return f.respondPage(e, p, merge)
 	}
 
 	top := time.Now().UTC()
@@ -57,22 +48,33 @@ func (f *plugin) feedHome(e *core.RequestEvent) error {
 			top = t.Time()
 		}
 	}
-	walk := e.App.RecordQuery(collections.Posts).AndWhere(dbx.NewExp(
-		"([[posts.user]] = {:me} OR EXISTS (SELECT 1 FROM {{follows}} WHERE [[follower]] = {:me} AND [[following]] = [[posts.user]]))"+
-			" AND [[posts.created]] >= {:floor}",
-		dbx.Params{"me": me, "floor": top.Add(-f.cfg.WalkWindow).Format(types.DefaultDateLayout)},
-	))
-	records, err := f.pagePosts(walk, p, "posts", true)
+	walk := walkKeys(me, top.Add(-f.cfg.WalkWindow).Format(types.DefaultDateLayout))
+	// a window that held less than a page: the merge finds the rest, however old
+	return f.respondPage(e, p, walk, merge)
+}
+
+// manyCandidates reports whether the user and the accounts they follow have more than
+// MergeLimit posts between them. It stops reading at the first author past the limit.
+func (f *plugin) manyCandidates(app core.App, me string) (bool, error) {
+	rows, err := app.DB().NewQuery(`
+		SELECT [[u.posts_count]] FROM {{users}} u
+		WHERE [[u.id]] = {:me} OR [[u.id]] IN (SELECT [[following]] FROM {{follows}} WHERE [[follower]] = {:me})`,
+	).Bind(dbx.Params{"me": me}).Rows()
 	if err != nil {
-		return e.InternalServerError("Failed to load the feed.", err)
+		return false, err
 	}
-	if len(records) <= p.limit {
-		// the window held less than a page: the merge finds the rest, however old
-		if records, err = f.pagePosts(merge(), p, "posts", false); err != nil {
-			return e.InternalServerError("Failed to load the feed.", err)
+	defer rows.Close()
+	sum := 0.0
+	for rows.Next() {
+		var n sql.NullFloat64
+		if err := rows.Scan(&n); err != nil {
+			return false, err
+		}
+		if sum += n.Float64; sum > float64(f.cfg.MergeLimit) {
+			return true, nil
 		}
 	}
-	return f.respond(e, records, p)
+	return false, rows.Err()
 }
 
 // feedLatest lists every published post, newest first.
@@ -81,7 +83,7 @@ func (f *plugin) feedLatest(e *core.RequestEvent) error {
 	if err != nil {
 		return err
 	}
-	return f.respondPosts(e, e.App.RecordQuery(collections.Posts), p, "posts", true)
+	return f.respondPage(e, p, latestKeys())
 }
 
 // feedTag lists the published posts carrying a tag, newest first, through post_tags.
@@ -96,65 +98,92 @@ func (f *plugin) feedTag(e *core.RequestEvent) error {
 			"tag": validation.NewError("validation_tag_length", "A tag is 1 to 30 characters long."),
 		})
 	}
-	q := e.App.RecordQuery(collections.Posts).
-		InnerJoin("{{post_tags}} t", dbx.NewExp("[[t.post]] = [[posts.id]]")).
-		AndWhere(dbx.HashExp{"t.tag": tag})
-	return f.respondPosts(e, q, p, "t", false)
+	return f.respondPage(e, p, tagKeys(tag))
 }
 
-// respondPosts pages q and answers with the page.
-func (f *plugin) respondPosts(e *core.RequestEvent, q *dbx.SelectQuery, p page, keyTable string, statusIndex bool) error {
-	records, err := f.pagePosts(q, p, keyTable, statusIndex)
-	if err != nil {
-		return e.InternalServerError("Failed to load the feed.", err)
+// respondPage answers with the page of the first plan that fills one (or of the last plan):
+// limit published posts newest first by (created, id), and the cursor of the next page when
+// another follows.
+//
+// The items are written from the columns of the page query itself (posts, authors, liked),
+// as the records API would export them. Requests that ask for more than that (?expand=,
+// ?fields=), superusers (who see hidden fields and every email) and apps with OnRecordEnrich
+// hooks get the records API's own rendering instead: the page's records loaded,
+// apis.EnrichRecords, markLiked.
+func (f *plugin) respondPage(e *core.RequestEvent, p page, plans ...keyQuery) error {
+	s := sinkPool.Get().(*pageSink)
+	defer s.release()
+	*s = pageSink{buf: s.buf[:0], out: s.out[:0], dest: s.dest, cols: s.cols, ids: s.ids[:0]}
+	superuser := e.Auth != nil && e.Auth.IsSuperuser()
+	if e.Auth != nil && !superuser {
+		s.viewer, s.liked = e.Auth.Id, true
 	}
-	return f.respond(e, records, p)
-}
+	if q := e.Request.URL.Query(); !superuser && q.Get("expand") == "" && q.Get("fields") == "" &&
+		e.App.OnRecordEnrich().Length() == 0 {
+		enc, err := f.encoders(e.App)
+		if err != nil {
+			return e.InternalServerError("Failed to load the feed.", err)
+		}
+		s.fast, s.enc = enc.ok, enc
+	}
 
-// pagePosts runs q for one page (newest first by created, id; limit+1 rows, so that the caller
-// knows whether another page follows), keeping published posts. keyTable names the table whose
-// (created, id) orders the list: the posts themselves or post_tags ("t"), whose created is its
-// post's. statusIndex says whether SQLite should walk the (status, created, id) index; when it
-// should not, the status test is written with a unary plus, which keeps the planner off that
-// index. The cursor test is a row-value comparison: SQLite uses it as an index range, where the
-// equivalent OR form can make it scan the table once ANALYZE statistics exist (and PocketBase
-// runs PRAGMA optimize nightly).
-func (f *plugin) pagePosts(q *dbx.SelectQuery, p page, keyTable string, statusIndex bool) ([]*core.Record, error) {
-	createdCol, idCol := "[[posts.created]]", "[[posts.id]]"
-	if keyTable == "t" {
-		createdCol, idCol = "[[t.created]]", "[[t.post]]"
+	for i, q := range plans {
+		s.reset()
+		if err := runPage(e.App, q, p, s); err != nil {
+			return e.InternalServerError("Failed to load the feed.", err)
+		}
+		if s.more || i == len(plans)-1 {
+			break
+		}
 	}
-	if statusIndex {
-		q = q.AndWhere(dbx.HashExp{"posts.status": collections.StatusPublished})
-	} else {
-		q = q.AndWhere(dbx.NewExp("+[[posts.status]] = {:published}", dbx.Params{"published": collections.StatusPublished}))
-	}
-	if p.after != nil {
-		q = q.AndWhere(dbx.NewExp(
-			"("+createdCol+", "+idCol+") < ({:c}, {:id})",
-			dbx.Params{"c": p.after.Created, "id": p.after.Id},
-		))
-	}
-	q = q.OrderBy(createdCol+" DESC", idCol+" DESC").Limit(int64(p.limit) + 1)
 
-	records := []*core.Record{}
-	if err := q.All(&records); err != nil {
-		return nil, err
-	}
-	return records, nil
-}
-
-// respond trims the page to its limit, expands the authors, marks what the auth user likes and
-// writes the list response.
-func (f *plugin) respond(e *core.RequestEvent, records []*core.Record, p page) error {
 	var next *string
-	if len(records) > p.limit {
-		records = records[:p.limit]
-		last := records[len(records)-1]
-		s := cursor{Created: last.GetDateTime("created").String(), Id: last.Id}.encode()
-		next = &s
+	if s.more {
+		c := s.next.encode()
+		next = &c
+	}
+	if !s.fast {
+		return f.respondRecords(e, s.ids, next)
 	}
 
+	b := append(s.out[:0], `{"items":[`...)
+	b = append(b, s.buf...)
+	b = append(b, `],"next_cursor":`...)
+	if next != nil {
+		b = appendString(b, *next)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, '}')
+	s.out = b
+	if e.Response.Header().Get("Content-Type") == "" {
+		e.Response.Header().Set("Content-Type", "application/json")
+	}
+	e.Response.WriteHeader(http.StatusOK)
+	_, err := e.Response.Write(b)
+	return err
+}
+
+// respondRecords answers with the posts ids (in that order) rendered by the records API's
+// code: the records, their authors expanded by apis.EnrichRecords (with ?expand= and the
+// visibility rules), liked, and ?fields= applied by e.JSON.
+func (f *plugin) respondRecords(e *core.RequestEvent, ids []string, next *string) error {
+	records := []*core.Record{}
+	if len(ids) > 0 {
+		found, err := e.App.FindRecordsByIds(collections.Posts, ids)
+		if err != nil {
+			return e.InternalServerError("Failed to load the feed.", err)
+		}
+		byId := make(map[string]*core.Record, len(found))
+		for _, r := range found {
+			byId[r.Id] = r
+		}
+		for _, id := range ids {
+			if r := byId[id]; r != nil {
+				records = append(records, r)
+			}
+		}
+	}
 	if err := apis.EnrichRecords(e, records, "user"); err != nil {
 		return e.InternalServerError("Failed to load the feed.", err)
 	}

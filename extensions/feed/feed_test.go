@@ -67,6 +67,7 @@ func homeFeedWalk(t *testing.T, cfg feed.Config) {
 	t.Cleanup(app.Cleanup)
 	hooks.MustRegister(app, hooks.Config{})
 	feed.MustRegister(app, cfg)
+	fastItems(app)
 	srv := testapp.Serve(t, app)
 
 	me := testapp.CreateUser(t, app, "myself")
@@ -190,6 +191,7 @@ func homeFeedWalk(t *testing.T, cfg feed.Config) {
 
 func TestFeedRoutes(t *testing.T) {
 	app := testapp.New(t)
+	fastItems(app)
 	srv := testapp.Serve(t, app)
 	alice := testapp.CreateUser(t, app, "alice")
 	bob := testapp.CreateUser(t, app, "bob")
