@@ -7,13 +7,21 @@ export GOTOOLCHAIN=go1.27.3
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 cd "$(dirname "$0")/.."
 
-SECTIONS=(feed)
+SECTIONS=(feed recommend)
 
 # feed: the home feed against the records API's back-relation filter. Seeds 100,000 users,
 # 1,000,000 posts and ~15M follows into a temp pb_data (several minutes, ~4 GB of disk), then
 # 32 clients for 30 s per target. Prints a markdown table for docs/BENCHMARKS.md.
 bench_feed() {
 	go run ./bench/feed -users 100000 -posts 1000000 -follows 150 -clients 32 -duration 30s
+}
+
+# recommend: GET /api/recommend/posts end to end against /api/feed/latest and the records API's
+# newest posts list. Seeds 20,000 users, 100,000 posts (Korean and English, 20 topics), follows,
+# likes and views into a temp pb_data, builds the vector index with `tangerine reindex` (a few
+# minutes), then 32, 8 and 1 closed-loop clients for 30 s per route. Prints a markdown table.
+bench_recommend() {
+	go run ./bench/recommend -users 20000 -posts 100000 -clients 32,8,1 -duration 30s
 }
 
 want=("$@")
