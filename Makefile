@@ -6,7 +6,7 @@ export GOFLAGS ?= -buildvcs=false
 GO ?= go
 PKGS := ./...
 
-.PHONY: run dev build test test-integration bench lint fmt
+.PHONY: run dev build test test-integration bench eval lint fmt
 
 ## run: build and serve Tangerine on 127.0.0.1:8090 with embedded defaults (data in ./pb_data)
 run: build
@@ -33,6 +33,18 @@ test-integration:
 ## bench: the benchmark programs under bench/ (results: docs/BENCHMARKS.md)
 bench:
 	bash bench/run.sh
+
+## eval: recommendation quality on the labelled corpus (bench/eval, docs/BENCHMARKS.md): the
+## hashing embedder; with EMBEDDER=http also all-MiniLM-L6-v2 served by scripts/embedder.sh
+## (started before and stopped after the run, also when it fails). Not part of test or CI.
+eval:
+	$(GO) run ./bench/eval
+ifeq ($(EMBEDDER),http)
+	set -e; trap 'bash scripts/embedder.sh stop' EXIT; trap 'exit 130' INT TERM; \
+	bash scripts/embedder.sh start; \
+	$(GO) run ./bench/eval -embedder http -url http://$${EMBEDDER_ADDR:-127.0.0.1:8081}/v1/embeddings \
+		-model all-MiniLM-L6-v2 -dim 384
+endif
 
 ## lint: formatting and vet
 lint:
