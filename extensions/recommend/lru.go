@@ -45,20 +45,37 @@ func (c *lru[V]) get(key string) (V, bool) {
 	return e.value, true
 }
 
-// put stores value under key, evicting the least recently used entry when full.
+// put stores value under key for the cache's ttl, evicting the least recently used entry when
+// full.
 func (c *lru[V]) put(key string, value V) {
+	c.putFor(key, value, c.ttl)
+}
+
+// putFor is put with its own lifetime (at most the cache's ttl).
+func (c *lru[V]) putFor(key string, value V, ttl time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	expires := c.now().Add(min(ttl, c.ttl))
 	if el, ok := c.byKey[key]; ok {
-		el.Value = &lruEntry[V]{key: key, value: value, expires: c.now().Add(c.ttl)}
+		el.Value = &lruEntry[V]{key: key, value: value, expires: expires}
 		c.order.MoveToFront(el)
 		return
 	}
-	c.byKey[key] = c.order.PushFront(&lruEntry[V]{key: key, value: value, expires: c.now().Add(c.ttl)})
+	c.byKey[key] = c.order.PushFront(&lruEntry[V]{key: key, value: value, expires: expires})
 	for c.order.Len() > c.size {
 		last := c.order.Back()
 		c.order.Remove(last)
 		delete(c.byKey, last.Value.(*lruEntry[V]).key)
+	}
+}
+
+// remove drops the entry under key, if any.
+func (c *lru[V]) remove(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byKey[key]; ok {
+		c.order.Remove(el)
+		delete(c.byKey, key)
 	}
 }
 

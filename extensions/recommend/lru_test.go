@@ -27,6 +27,24 @@ func TestLRUEvictsLeastRecentlyUsedAndExpires(t *testing.T) {
 	if _, ok := c.get("a"); ok {
 		t.Error("Expected a expired")
 	}
+	c.put("e", 5)
+	c.remove("e")
+	if _, ok := c.get("e"); ok {
+		t.Error("Expected e removed")
+	}
+	c.putFor("f", 6, 10*time.Second) // its own, shorter lifetime
+	c.putFor("g", 7, time.Hour)      // capped at the cache's ttl
+	now = now.Add(30 * time.Second)
+	if _, ok := c.get("f"); ok {
+		t.Error("Expected f expired after its own lifetime")
+	}
+	if _, ok := c.get("g"); !ok {
+		t.Error("Expected g")
+	}
+	now = now.Add(31 * time.Second)
+	if _, ok := c.get("g"); ok {
+		t.Error("Expected g expired after the cache's ttl")
+	}
 	c.put("d", 4)
 	c.clear()
 	if _, ok := c.get("d"); ok {

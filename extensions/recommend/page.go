@@ -18,6 +18,10 @@ const (
 	defaultLimit = 20
 	maxLimit     = 100
 	maxOffset    = 1_000_000
+
+	// pageMargin is how many more ids than a page needs pageOf loads at first, for the
+	// items hidden or removed since the index last heard of them.
+	pageMargin = 4
 )
 
 // listResponse is the shape of every custom list route.
@@ -136,8 +140,17 @@ func visible(r *core.Record) bool {
 func pageOf(app core.App, collection string, ids []string, offset, limit int) ([]*core.Record, int, error) {
 	out := make([]*core.Record, 0, limit)
 	pos := offset
-	for pos < len(ids) {
-		end := min(len(ids), pos+2*(limit+1-len(out))+8)
+	for round := 0; pos < len(ids); round++ {
+		// limit+1 visible items make a page and tell whether another follows; most ids are
+		// visible (the index filters on status, and own items are dropped before), so the
+		// first round loads a few more than that, and the next ones, after a shortfall,
+		// twice what is still missing
+		need := limit + 1 - len(out)
+		n := need + pageMargin
+		if round > 0 {
+			n = 2*need + 8
+		}
+		end := min(len(ids), pos+n)
 		chunk := ids[pos:end]
 		records, err := app.FindRecordsByIds(collection, chunk)
 		if err != nil {

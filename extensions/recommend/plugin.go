@@ -20,7 +20,8 @@ const (
 	DefaultPopularPool  = 2000
 	DefaultPopularTTL   = 30 * time.Second
 	DefaultCacheSize    = 1024
-	DefaultTasteTTL     = time.Minute
+	DefaultTasteCache   = 16384
+	DefaultTasteTTL     = 5 * time.Minute
 	DefaultListTTL      = 10 * time.Minute
 	DefaultSearchMin    = 0.2
 	DefaultStopTimeout  = 10 * time.Second
@@ -66,10 +67,20 @@ type Config struct {
 	// "popular" list ranks by engagement with time decay. Default 2000.
 	PopularPool int
 
-	// CacheSize bounds the taste vector and ranked list caches (entries each). Default 1024.
+	// CacheSize bounds the ranked list cache (entries; a list holds up to Candidates +
+	// PopularPool ids, some 40 KB). Default 1024.
 	CacheSize int
 
-	// TasteTTL is how long a user's taste vector is reused. Default 1 minute.
+	// TasteCacheSize bounds the taste cache (entries: a vector of Dim floats plus the ids the
+	// user liked or viewed, a few KB for most users and up to some 300 KB for one with
+	// thousands). Default 16384.
+	TasteCacheSize int
+
+	// TasteTTL is how long a user's taste is reused. A taste is dropped at once when the user
+	// likes, views, follows or writes something (or undoes it), so this bounds only what the
+	// user does not cause: new posts of the people they follow, and edits or moderation of the
+	// posts behind their signals. A taste that missed the vector of a signal not indexed yet
+	// is kept at most 1 minute. Default 5 minutes.
 	TasteTTL time.Duration
 
 	// ListTTL is how long a ranked list stays available to next_cursor. Default 10 minutes.
@@ -119,6 +130,9 @@ func (c *Config) setDefaults() {
 	if c.CacheSize <= 0 {
 		c.CacheSize = DefaultCacheSize
 	}
+	if c.TasteCacheSize <= 0 {
+		c.TasteCacheSize = DefaultTasteCache
+	}
 	if c.TasteTTL <= 0 {
 		c.TasteTTL = DefaultTasteTTL
 	}
@@ -154,9 +168,11 @@ type Plugin struct {
 	stop    chan struct{}
 	done    chan struct{}
 
-	tastes  *lru[*taste]
-	lists   *lru[*rankedList]
-	popular *lru[[]string]
+	tastes *lru[*taste]
+	// tasteChanged notes when each user's signals last changed (see forgetTaste)
+	tasteChanged *lru[time.Time]
+	lists        *lru[*rankedList]
+	popular      *lru[[]string]
 }
 
 // Register binds the indexer hooks and the routes to app and returns the plugin. The stored
@@ -172,11 +188,14 @@ func Register(app core.App, cfg Config) (*Plugin, error) {
 		app:     app,
 		cfg:     cfg,
 		wake:    make(chan struct{}, 1),
-		tastes:  newLRU[*taste](cfg.CacheSize, cfg.TasteTTL),
+		tastes:  newLRU[*taste](cfg.TasteCacheSize, cfg.TasteTTL),
 		lists:   newLRU[*rankedList](cfg.CacheSize, cfg.ListTTL),
 		popular: newLRU[[]string](4, DefaultPopularTTL),
+		// a taste computation takes milliseconds: a minute of memory covers it
+		tasteChanged: newLRU[time.Time](cfg.TasteCacheSize, tasteRetryTTL),
 	}
 	p.bindQueueHooks()
+	p.bindTasteHooks()
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if err := p.Start(se.App); err != nil {

@@ -98,26 +98,31 @@ func (p *Plugin) forYou(ctx context.Context, me, collection, kind string) ([]str
 			return nil, err
 		}
 		now := time.Now()
-		scores := make(map[string]float64, len(hits))
+		type scored struct {
+			id    string
+			score float64
+		}
+		ranked := make([]scored, 0, len(hits))
 		for _, h := range hits {
 			if t.exclude[h.Id] {
 				continue
 			}
 			// note: similarity decides; recency only breaks near-ties towards fresh items
-			scores[h.Id] = float64(h.Score) * (0.85 + 0.15*p.decay(now.Sub(time.Unix(h.CreatedUnix, 0))))
-			ids = append(ids, h.Id)
+			ranked = append(ranked, scored{h.Id, float64(h.Score) * (0.85 + 0.15*p.decay(now.Sub(time.Unix(h.CreatedUnix, 0))))})
 		}
-		slices.SortStableFunc(ids, func(a, b string) int {
+		slices.SortStableFunc(ranked, func(a, b scored) int {
 			switch {
-			case scores[a] > scores[b]:
+			case a.score > b.score:
 				return -1
-			case scores[a] < scores[b]:
+			case a.score < b.score:
 				return 1
 			}
 			return 0
 		})
-		for _, id := range ids {
-			seen[id] = true
+		ids = make([]string, len(ranked), len(ranked)+len(popular))
+		for i, r := range ranked {
+			ids[i] = r.id
+			seen[r.id] = true
 		}
 	}
 	// popular items fill in after the personal ones (all of it at cold start); the owner test

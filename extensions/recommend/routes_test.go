@@ -3,6 +3,7 @@ package recommend_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -368,6 +369,142 @@ func TestSimilarReturnsNearestByTopic(t *testing.T) {
 					t.Errorf("similar of %q (%s): got a %s post", r.GetString("text"), topic, label[id])
 				}
 			}
+		}
+	}
+}
+
+// TestRecommendPagesSkipManyHiddenItems hides most of a user's candidates while the indexer is
+// held back (the index still calls them published), and pages through small pages: pageOf must
+// load further ids past each shortfall, return every visible post exactly once and never a
+// hidden or removed one.
+func TestRecommendPagesSkipManyHiddenItems(t *testing.T) {
+	e := newEnv(t)
+	author := testapp.CreateUser(t, e.app, "author")
+	alice := testapp.CreateUser(t, e.app, "alice")
+	token := testapp.Token(t, alice)
+
+	var posts []*core.Record
+	for i := range 40 {
+		posts = append(posts, createPost(t, e.app, author, "제주 감귤 귤 농장 이야기 "+strconv.Itoa(i), "감귤"))
+	}
+	liked := createPost(t, e.app, author, "감귤 귤 농장 사진")
+	testapp.Create(t, e.app, "post_likes", map[string]any{"user": alice.Id, "post": liked.Id})
+	e.sync()
+
+	release := recommend.HoldIndexer(e.plug)
+	defer release()
+	visibleIds := map[string]bool{}
+	hidden := map[string]bool{}
+	for i, r := range posts {
+		if i%5 == 0 {
+			visibleIds[r.Id] = true
+			continue
+		}
+		r.Set("status", []string{"hidden", "removed"}[i%2])
+		if err := e.app.Save(r); err != nil {
+			t.Fatal(err)
+		}
+		hidden[r.Id] = true
+	}
+
+	for _, limit := range []int{1, 3, 7} {
+		var walked []string
+		path := "/api/recommend/posts?limit=" + strconv.Itoa(limit)
+		for pages := 0; ; pages++ {
+			if pages > len(visibleIds)+1 {
+				t.Fatalf("limit %d: too many pages", limit)
+			}
+			status, ids, next := e.list(path, token)
+			if status != http.StatusOK {
+				t.Fatalf("limit %d: status %d", limit, status)
+			}
+			if len(ids) > limit || (next != "" && len(ids) != limit) {
+				t.Fatalf("limit %d: a page of %d items (next %q)", limit, len(ids), next)
+			}
+			walked = append(walked, ids...)
+			if next == "" {
+				break
+			}
+			path = "/api/recommend/posts?limit=" + strconv.Itoa(limit) + "&cursor=" + url.QueryEscape(next)
+		}
+		seen := map[string]bool{}
+		for _, id := range walked {
+			if hidden[id] || id == liked.Id {
+				t.Errorf("limit %d: hidden, removed or liked post %s returned", limit, id)
+			}
+			if seen[id] {
+				t.Errorf("limit %d: %s returned twice", limit, id)
+			}
+			seen[id] = true
+		}
+		if len(seen) != len(visibleIds) {
+			t.Errorf("limit %d: expected the %d visible posts, got %d: %v", limit, len(visibleIds), len(seen), walked)
+		}
+	}
+}
+
+// TestRecommendPostsForgetsTasteOnNewSignals checks that a like, a view or a follow shows at once
+// on the next first page, though tastes are cached for minutes.
+func TestRecommendPostsForgetsTasteOnNewSignals(t *testing.T) {
+	e := newEnv(t)
+	author := testapp.CreateUser(t, e.app, "author")
+	alice := testapp.CreateUser(t, e.app, "alice")
+	token := testapp.Token(t, alice)
+	var ids []string
+	for i := range 6 {
+		ids = append(ids, createPost(t, e.app, author, "제주 감귤 귤 농장 "+strconv.Itoa(i)).Id)
+	}
+	testapp.Create(t, e.app, "post_likes", map[string]any{"user": alice.Id, "post": ids[0]})
+	e.sync()
+
+	first := e.mustList("/api/recommend/posts", token) // computes and caches alice's taste
+	if contains(first, ids[0]) || !contains(first, ids[1]) || !contains(first, ids[2]) {
+		t.Fatalf("Expected every post but the liked one, got %v", first)
+	}
+	testapp.Create(t, e.app, "post_likes", map[string]any{"user": alice.Id, "post": ids[1]})
+	if got := e.mustList("/api/recommend/posts", token); contains(got, ids[1]) {
+		t.Errorf("Expected the newly liked post left out at once, got %v", got)
+	}
+	testapp.Create(t, e.app, "post_views", map[string]any{"user": alice.Id, "post": ids[2], "dwell_ms": 20000})
+	if got := e.mustList("/api/recommend/posts", token); contains(got, ids[2]) {
+		t.Errorf("Expected the newly viewed post left out at once, got %v", got)
+	}
+}
+
+// TestTasteFromStoreMatchesTable checks that the taste read from the embedded store's memory
+// equals the one read from the _recommend_vectors table (the path of other stores).
+func TestTasteFromStoreMatchesTable(t *testing.T) {
+	e := newEnv(t)
+	author := testapp.CreateUser(t, e.app, "author")
+	me := testapp.CreateUser(t, e.app, "myself")
+	testapp.Create(t, e.app, "follows", map[string]any{"follower": me.Id, "following": author.Id})
+	createPost(t, e.app, me, "커피 원두 로스팅 후기")
+	for i := range 12 {
+		p := createPost(t, e.app, author, "제주 감귤 귤 농장 "+strconv.Itoa(i), "감귤")
+		switch i % 3 {
+		case 0:
+			testapp.Create(t, e.app, "post_likes", map[string]any{"user": me.Id, "post": p.Id})
+		case 1:
+			testapp.Create(t, e.app, "post_views", map[string]any{"user": me.Id, "post": p.Id, "dwell_ms": 1000 * i})
+		}
+	}
+	e.sync()
+
+	fromStore, err := recommend.TasteVector(e.plug, me.Id, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromTable, err := recommend.TasteVector(e.plug, me.Id, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fromStore) == 0 || len(fromStore) != len(fromTable) {
+		t.Fatalf("Expected two taste vectors of the same length, got %d and %d", len(fromStore), len(fromTable))
+	}
+	for i := range fromStore {
+		// the two computations decay the signals from two instants microseconds apart
+		if d := fromStore[i] - fromTable[i]; d > 1e-6 || d < -1e-6 {
+			t.Fatalf("Component %d differs: %v from the store, %v from the table", i, fromStore[i], fromTable[i])
 		}
 	}
 }

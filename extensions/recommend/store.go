@@ -156,3 +156,15 @@ type VectorStore interface {
 	// Close releases the store's resources. It does not delete stored data.
 	Close(ctx context.Context) error
 }
+
+// VectorReader is an optional interface of a [VectorStore] that can hand out its stored vectors
+// cheaply (from memory). Taste vectors read the vectors of a user's signals through it when the
+// store implements it, and from the _recommend_vectors table otherwise (Milvus), which the
+// indexer keeps in step with the store.
+type VectorReader interface {
+	// ReadVectors calls fn(i, vec) for each ids[i] the store holds, in ascending i; repeated ids
+	// are reported at each of their positions. vec is the store's own memory, valid only during
+	// the call: fn must not keep or modify it, nor call the store (fn runs under its read lock).
+	// A cancelled ctx aborts the call with an error wrapping ctx.Err().
+	ReadVectors(ctx context.Context, ids []string, fn func(i int, vec []float32)) error
+}

@@ -305,3 +305,24 @@ func (s *MemoryStore) vectorOf(n int32) []float32 {
 	sl := &s.slots[n]
 	return s.lists[sl.list].vecs[int(sl.pos)*dim : int(sl.pos+1)*dim]
 }
+
+var _ VectorReader = (*MemoryStore)(nil)
+
+// ReadVectors implements [VectorReader]: it reads the vectors in place, under the read lock
+// (writes move vectors inside their lists, so a vector may not be used after it returns).
+func (s *MemoryStore) ReadVectors(ctx context.Context, ids []string, fn func(i int, vec []float32)) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("recommend: read vectors: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	for i, id := range ids {
+		if n, ok := s.byId[id]; ok {
+			fn(i, s.vectorOf(n))
+		}
+	}
+	return nil
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	"github.com/tangerine-market/tangerine/collections"
@@ -21,7 +22,51 @@ const (
 	dwellSaturate = 60.0 // seconds of dwell time that count as a full view
 
 	maxExcluded = 5000 // liked and viewed posts remembered for exclusion
+
+	// tasteRetryTTL is the longest a taste is cached when some of its signals had no vector
+	// yet (not indexed), or when it may have been computed before a change of the user's
+	// signals.
+	tasteRetryTTL = time.Minute
 )
+
+// tasteSignals are the collections whose records are a user's taste signals, with the field
+// naming that user.
+var tasteSignals = map[string]string{
+	collections.PostLikes: "user",
+	collections.PostViews: "user",
+	collections.Follows:   "follower",
+	collections.Posts:     "user",
+	collections.Products:  "user",
+}
+
+// bindTasteHooks drops a user's cached taste once a change of their signals is committed: a
+// like, view, follow, post or product created, changed or deleted.
+func (p *Plugin) bindTasteHooks() {
+	for name, field := range tasteSignals {
+		forget := func(e *core.RecordEvent) error {
+			p.forgetTaste(e.Record.GetString(field))
+			if orig := e.Record.Original(); orig != nil {
+				if prev := orig.GetString(field); prev != e.Record.GetString(field) {
+					p.forgetTaste(prev)
+				}
+			}
+			return e.Next()
+		}
+		p.app.OnRecordAfterCreateSuccess(name).BindFunc(forget)
+		p.app.OnRecordAfterUpdateSuccess(name).BindFunc(forget)
+		p.app.OnRecordAfterDeleteSuccess(name).BindFunc(forget)
+	}
+}
+
+// forgetTaste drops userId's cached taste and notes when, so that a taste computed from
+// signals read before the change is not cached for long (see tasteOf).
+func (p *Plugin) forgetTaste(userId string) {
+	if userId == "" {
+		return
+	}
+	p.tasteChanged.put(userId, time.Now())
+	p.tastes.remove(userId)
+}
 
 // taste is what a user's recommendations start from.
 type taste struct {
@@ -44,6 +89,7 @@ func (p *Plugin) tasteOf(ctx context.Context, userId string) (*taste, error) {
 	if t, ok := p.tastes.get(userId); ok {
 		return t, nil
 	}
+	start := time.Now()
 	signals, exclude, err := p.signals(ctx, userId)
 	if err != nil {
 		return nil, err
@@ -54,23 +100,37 @@ func (p *Plugin) tasteOf(ctx context.Context, userId string) (*taste, error) {
 	for _, s := range signals {
 		ids = append(ids, s.id)
 	}
-	vecs, err := p.storedVectors(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
 	now := time.Now()
 	sum := make([]float64, p.cfg.Store.Dim())
 	var total float64
-	for _, s := range signals {
-		v, ok := vecs[s.id]
-		if !ok || s.weight <= 0 {
-			continue // not indexed yet
+	found := 0
+	add := func(i int, v []float32) {
+		found++
+		s := signals[i]
+		if s.weight <= 0 {
+			return
 		}
 		w := s.weight * p.decay(now.Sub(s.at))
-		for i, x := range v.vec {
+		for i, x := range v {
 			sum[i] += w * float64(x)
 		}
 		total += w
+	}
+	if r, ok := p.cfg.Store.(VectorReader); ok {
+		// the embedded store: read in place, no SQLite query nor vector decoding
+		if err := r.ReadVectors(ctx, ids, add); err != nil {
+			return nil, err
+		}
+	} else {
+		vecs, err := p.storedVectors(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for i, id := range ids {
+			if v, ok := vecs[id]; ok {
+				add(i, v.vec)
+			}
+		}
 	}
 	if total > 0 {
 		t.vec = make([]float32, len(sum))
@@ -79,7 +139,16 @@ func (p *Plugin) tasteOf(ctx context.Context, userId string) (*taste, error) {
 		}
 		Normalize(t.vec)
 	}
-	p.tastes.put(userId, t)
+	changed, ok := p.tasteChanged.get(userId)
+	switch {
+	case ok && !changed.Before(start):
+		// the user's signals changed while they were read: do not keep this taste
+	case found < len(signals):
+		// some signals are not indexed yet (a post just written or liked): try again soon
+		p.tastes.putFor(userId, t, tasteRetryTTL)
+	default:
+		p.tastes.put(userId, t)
+	}
 	return t, nil
 }
 
