@@ -70,7 +70,7 @@ func main() {
 		onTopic     = flag.Float64("on-topic", 0.85, "share of likes, views and own posts in a user's two topics")
 		days        = flag.Int("days", 90, "posts are spread over this many past days")
 		seedN       = flag.Uint64("seed", 1, "random seed")
-		sampleN     = flag.Int("tokens", 5000, "users sampled uniformly and given tokens (more than the plugin's 1024-entry taste cache, so most first pages compute a taste)")
+		sampleN     = flag.Int("tokens", 20000, "users sampled uniformly and given tokens (more than the plugin's 16,384-entry taste cache, so most first pages compute a taste)")
 		clientsList = flag.String("clients", "32,8,1", "concurrent clients: one load pass per comma-separated value")
 		duration    = flag.Duration("duration", 30*time.Second, "timed load per route and concurrency")
 		warmup      = flag.Duration("warmup", 3*time.Second, "untimed load per route and concurrency before timing")
