@@ -56,11 +56,7 @@ func (p *plugin) chatConnect(e *core.RequestEvent) error {
 	// that stays open for hours would keep (about 16 KiB per connection); the hijacked
 	// connection no longer belongs to the HTTP server, and e is not used past this point
 	c := newConn(p, ws)
-	token := headerToken(e.Request)
-	go func() {
-		defer c.cancel()
-		p.serveConn(c, token)
-	}()
+	go p.serveConn(c, headerToken(e.Request))
 	return nil
 }
 
@@ -72,8 +68,14 @@ func headerToken(r *http.Request) string {
 	return token
 }
 
-// serveConn authenticates c, registers it with the hub and reads its frames until it closes.
+// serveConn authenticates c and registers it with the hub, then hands it to its read loop.
 func (p *plugin) serveConn(c *conn, token string) {
+	reading := false
+	defer func() {
+		if !reading {
+			c.cancel()
+		}
+	}()
 	if token == "" {
 		token = c.readAuth()
 		if token == "" {
@@ -92,18 +94,29 @@ func (p *plugin) serveConn(c *conn, token string) {
 		c.close(statusGoingAway, "server shutting down")
 		return
 	}
-	defer p.hub.unregister(c)
 
 	var rooms []string
 	err = p.app.DB().Select("room").From(collections.ChatMembers).
 		Where(dbx.HashExp{"user": c.user}).Column(&rooms)
 	if err != nil {
+		p.hub.unregister(c)
 		p.app.Logger().Error("Failed to load the chat rooms of a user", "error", err, "user", c.user)
 		c.close(websocket.StatusInternalError, "internal error")
 		return
 	}
 	p.hub.activate(c, rooms) // queues ready, which starts the writer
 	c.startPings()
+
+	// note: the read loop starts on a fresh goroutine, with a small stack: this one's grew
+	// during the set-up (token check, SQL), and an idle connection would keep it for hours
+	reading = true
+	go c.readLoop()
+}
+
+// readLoop reads and handles c's frames until the connection closes, then unregisters it.
+func (c *conn) readLoop() {
+	defer c.cancel()
+	defer c.p.hub.unregister(c)
 	defer c.stopPings()
 	for {
 		f, ok := c.readFrame()
