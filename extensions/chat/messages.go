@@ -133,9 +133,16 @@ func (p *plugin) sendMessage(room, sender, text, clientId string) (*core.Record,
 }
 
 func findByClientId(app core.App, room, sender, clientId string) *core.Record {
-	r, err := app.FindFirstRecordByFilter(collections.ChatMessages,
-		"room = {:room} && sender = {:sender} && client_id = {:cid}",
-		dbx.Params{"room": room, "sender": sender, "cid": clientId})
+	// note: the common case is a new client_id, so first one indexed lookup of the id alone
+	// (idx_chat_messages_client_id) instead of a records filter, which costs a parse per send
+	var id string
+	err := app.DB().Select("id").From(collections.ChatMessages).
+		Where(dbx.HashExp{"room": room, "sender": sender, "client_id": clientId}).
+		Limit(1).Row(&id)
+	if err != nil || id == "" {
+		return nil
+	}
+	r, err := app.FindRecordById(collections.ChatMessages, id)
 	if err != nil {
 		return nil
 	}
