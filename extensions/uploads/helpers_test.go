@@ -37,6 +37,9 @@ type fixture struct {
 	presigner *fakePresigner
 	processor *fakeProcessor
 	tokens    map[string]string
+
+	// updated holds each fixture record's "updated" right after set-up ("collection/id")
+	updated map[string]string
 }
 
 type fixtureOptions struct {
@@ -75,6 +78,13 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 		"id": aliceProductId, "user": aliceId, "name": "Tangerines", "price": 1000,
 		"link": "https://shop.example.com/t", "image": pngFile(t, "old.png"),
 	})
+	fx.updated = map[string]string{}
+	for _, k := range [][2]string{
+		{collections.Users, aliceId}, {collections.Users, bobId}, {collections.Posts, alicePostId},
+		{collections.Posts, bobPostId}, {collections.Products, aliceProductId},
+	} {
+		fx.updated[k[0]+"/"+k[1]] = fx.record(t, k[0], k[1]).GetString("updated")
+	}
 	return fx
 }
 
