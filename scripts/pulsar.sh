@@ -207,10 +207,17 @@ log_tail() {
 	fi
 }
 
+# warm: creates (idempotently) a topic in public/default through the admin API, which loads the
+# namespace the app's topics live in; on a cold broker that takes longer than the health check
+warm() {
+	curl -s -o /dev/null --max-time 30 -X PUT "http://127.0.0.1:${WEB_PORT}/admin/v2/persistent/public/default/pulsar-sh-warmup" 2>/dev/null || true
+	curl -sf -o /dev/null --max-time 30 "http://127.0.0.1:${WEB_PORT}/admin/v2/persistent/public/default/pulsar-sh-warmup/stats" 2>/dev/null
+}
+
 wait_ready() {
 	local pid="$1" deadline=$((SECONDS + START_TIMEOUT))
 	while ((SECONDS < deadline)); do
-		if healthy; then
+		if healthy && warm; then
 			return 0
 		fi
 		if ! kill -0 "$pid" 2>/dev/null; then

@@ -176,11 +176,22 @@ func (p *plugin) start() error {
 	if p.started || p.stopped {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// note: retried for a minute, because a broker that has just started (Pulsar loading the
+	// namespace of a new topic, say) may take longer than one attempt's own timeout
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	unsub, err := p.cfg.Broker.Subscribe(ctx, p.cfg.Topic, p.hub.handle)
-	if err != nil {
-		return err
+	var unsub func() error
+	for {
+		var err error
+		if unsub, err = p.cfg.Broker.Subscribe(ctx, p.cfg.Topic, p.hub.handle); err == nil {
+			break
+		}
+		p.app.Logger().Warn("Failed to subscribe the chat hub; retrying", "error", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Second):
+		}
 	}
 	p.unsubscribe = unsub
 	p.started = true
