@@ -3,6 +3,7 @@ package main
 import (
 	"database/sql"
 	"fmt"
+	"github.com/tangerine-market/tangerine/bench/internal/benchkit"
 	"log"
 	"math"
 	"math/rand/v2"
@@ -10,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pocketbase/pocketbase/tools/types"
 	"golang.org/x/crypto/bcrypt"
 	_ "modernc.org/sqlite"
 )
@@ -37,154 +37,6 @@ type seedStats struct {
 	postsPerUserMax              int
 	published                    int
 	duration                     time.Duration
-}
-
-const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-
-func randomId(rng *rand.Rand, n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = idAlphabet[rng.IntN(len(idAlphabet))]
-	}
-	return string(b)
-}
-
-func dt(t time.Time) string { return t.UTC().Format(types.DefaultDateLayout) }
-
-// loader holds the one write transaction that every batchInserter writes through, and
-// commits it every commitEvery rows.
-type loader struct {
-	db          *sql.DB
-	tx          *sql.Tx
-	gen         int // bumped at each commit: statements prepared on an older tx are gone
-	inTx        int
-	commitEvery int
-}
-
-func (l *loader) begin() error {
-	if l.tx != nil {
-		return nil
-	}
-	tx, err := l.db.Begin()
-	if err != nil {
-		return err
-	}
-	l.tx = tx
-	return nil
-}
-
-func (l *loader) wrote(n int) error {
-	l.inTx += n
-	if l.inTx >= l.commitEvery {
-		return l.commit()
-	}
-	return nil
-}
-
-func (l *loader) commit() error {
-	if l.tx == nil {
-		return nil
-	}
-	err := l.tx.Commit()
-	l.tx, l.inTx = nil, 0
-	l.gen++
-	return err
-}
-
-// batchInserter writes rows of one table with a prepared multi-row INSERT.
-type batchInserter struct {
-	l       *loader
-	table   string
-	cols    []string
-	perStmt int
-
-	stmt    *sql.Stmt
-	gen     int
-	pending []any
-	total   int
-}
-
-func newBatchInserter(l *loader, table string, cols []string) *batchInserter {
-	return &batchInserter{l: l, table: table, cols: cols, perStmt: min(200, 32766/len(cols)), gen: -1}
-}
-
-func (b *batchInserter) sqlFor(rows int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(b.cols)), ",") + ")"
-	quoted := make([]string, len(b.cols))
-	for i, c := range b.cols {
-		quoted[i] = `"` + c + `"`
-	}
-	return fmt.Sprintf(`INSERT INTO "%s" (%s) VALUES %s`, b.table, strings.Join(quoted, ","),
-		strings.TrimSuffix(strings.Repeat(one+",", rows), ","))
-}
-
-func (b *batchInserter) add(vals ...any) error {
-	if len(vals) != len(b.cols) {
-		return fmt.Errorf("%s: %d values for %d columns", b.table, len(vals), len(b.cols))
-	}
-	b.pending = append(b.pending, vals...)
-	if len(b.pending) < b.perStmt*len(b.cols) {
-		return nil
-	}
-	if err := b.l.begin(); err != nil {
-		return err
-	}
-	if b.stmt == nil || b.gen != b.l.gen {
-		stmt, err := b.l.tx.Prepare(b.sqlFor(b.perStmt))
-		if err != nil {
-			return err
-		}
-		b.stmt, b.gen = stmt, b.l.gen
-	}
-	if _, err := b.stmt.Exec(b.pending...); err != nil {
-		return fmt.Errorf("insert into %s: %w", b.table, err)
-	}
-	b.total += b.perStmt
-	b.pending = b.pending[:0]
-	return b.l.wrote(b.perStmt)
-}
-
-// flush writes the rows still pending (the loader commits them later).
-func (b *batchInserter) flush() error {
-	n := len(b.pending) / len(b.cols)
-	if n == 0 {
-		return nil
-	}
-	if err := b.l.begin(); err != nil {
-		return err
-	}
-	if _, err := b.l.tx.Exec(b.sqlFor(n), b.pending...); err != nil {
-		return fmt.Errorf("insert into %s: %w", b.table, err)
-	}
-	b.total += n
-	b.pending = b.pending[:0]
-	return b.l.wrote(n)
-}
-
-// checkColumns fails when the migration no longer has a column the seeder writes.
-func checkColumns(db *sql.DB, table string, cols []string) error {
-	rows, err := db.Query(`SELECT name FROM pragma_table_info(?)`, table)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	have := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return err
-		}
-		have[n] = true
-	}
-	if len(have) == 0 {
-		return fmt.Errorf("table %s does not exist: did the migrations run?", table)
-	}
-	for _, c := range cols {
-		if !have[c] {
-			return fmt.Errorf("table %s has no column %q (schema changed?)", table, c)
-		}
-	}
-	return nil
 }
 
 var (
@@ -234,7 +86,7 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 		}
 	}
 	for table, cols := range map[string][]string{"users": userCols, "posts": postCols, "follows": followCol, "post_likes": likeCols} {
-		if err := checkColumns(db, table, cols); err != nil {
+		if err := benchkit.CheckColumns(db, table, cols); err != nil {
 			return nil, err
 		}
 		var n int
@@ -277,7 +129,7 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 	seen := make(map[string]bool, U)
 	for i := range ids {
 		for {
-			id := randomId(rng, 15)
+			id := benchkit.RandomId(rng, 15)
 			if !seen[id] {
 				seen[id] = true
 				ids[i] = id
@@ -313,7 +165,7 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 			s = 1
 		}
 		posts[i] = post{
-			id:      randomId(rng, 15),
+			id:      benchkit.RandomId(rng, 15),
 			user:    int32(a),
 			created: now.Add(-time.Duration(rng.Int64N(int64(span)))).UnixMilli(),
 			status:  s,
@@ -356,9 +208,9 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 
 	// --- follows and likes, streamed per follower
 	log.Printf("seed: %d users, %d posts generated in memory; writing follows and likes", U, P)
-	ld := &loader{db: db, commitEvery: 200_000}
-	fi := newBatchInserter(ld, "follows", followCol)
-	li := newBatchInserter(ld, "post_likes", likeCols)
+	ld := &benchkit.Loader{DB: db, CommitEvery: 200_000}
+	fi := benchkit.NewBatchInserter(ld, "follows", followCol)
+	li := benchkit.NewBatchInserter(ld, "post_likes", likeCols)
 	inDeg := make([]int32, U)
 	yearMs := int64(365 * 24 * time.Hour / time.Millisecond)
 	followees := make([]int, 0, capDeg)
@@ -384,8 +236,8 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 		}
 		for _, f := range followees {
 			inDeg[f]++
-			c := dt(time.UnixMilli(now.UnixMilli() - rng.Int64N(yearMs)))
-			if err := fi.add(randomId(rng, 15), ids[u], ids[f], c, c); err != nil {
+			c := benchkit.DT(time.UnixMilli(now.UnixMilli() - rng.Int64N(yearMs)))
+			if err := fi.Add(benchkit.RandomId(rng, 15), ids[u], ids[f], c, c); err != nil {
 				return nil, err
 			}
 		}
@@ -404,34 +256,34 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 			likedBy[pi] = true
 			posts[pi].likes++
 			pc := posts[pi].created
-			c := dt(time.UnixMilli(pc + rng.Int64N(max(1, now.UnixMilli()-pc))))
-			if err := li.add(randomId(rng, 15), ids[u], posts[pi].id, c, c); err != nil {
+			c := benchkit.DT(time.UnixMilli(pc + rng.Int64N(max(1, now.UnixMilli()-pc))))
+			if err := li.Add(benchkit.RandomId(rng, 15), ids[u], posts[pi].id, c, c); err != nil {
 				return nil, err
 			}
 		}
 		if (u+1)%max(1, U/10) == 0 {
-			log.Printf("seed: follows of %d/%d users (%d follows, %d likes) %s", u+1, U, fi.total+len(fi.pending)/len(followCol), li.total+len(li.pending)/len(likeCols), time.Since(start).Round(time.Second))
+			log.Printf("seed: follows of %d/%d users (%d follows, %d likes) %s", u+1, U, fi.Rows(), li.Rows(), time.Since(start).Round(time.Second))
 		}
 	}
-	if err := fi.flush(); err != nil {
+	if err := fi.Flush(); err != nil {
 		return nil, err
 	}
-	if err := li.flush(); err != nil {
+	if err := li.Flush(); err != nil {
 		return nil, err
 	}
-	st.follows, st.likes = fi.total, li.total
+	st.follows, st.likes = fi.Rows(), li.Rows()
 
 	// --- posts
 	log.Printf("seed: writing posts %s", time.Since(start).Round(time.Second))
-	pi := newBatchInserter(ld, "posts", postCols)
+	pi := benchkit.NewBatchInserter(ld, "posts", postCols)
 	statuses := []string{"published", "hidden", "removed"}
 	for _, p := range posts {
-		c := dt(time.UnixMilli(p.created))
-		if err := pi.add(p.id, ids[p.user], postText(rng), "[]", "[]", "", statuses[p.status], int(p.likes), 0, 0, c, c); err != nil {
+		c := benchkit.DT(time.UnixMilli(p.created))
+		if err := pi.Add(p.id, ids[p.user], postText(rng), "[]", "[]", "", statuses[p.status], int(p.likes), 0, 0, c, c); err != nil {
 			return nil, err
 		}
 	}
-	if err := pi.flush(); err != nil {
+	if err := pi.Flush(); err != nil {
 		return nil, err
 	}
 
@@ -441,21 +293,21 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 	if err != nil {
 		return nil, err
 	}
-	ui := newBatchInserter(ld, "users", userCols)
+	ui := benchkit.NewBatchInserter(ld, "users", userCols)
 	for i, id := range ids {
 		handle := fmt.Sprintf("bench_user_%06d", i)
-		c := dt(now.Add(-span - time.Duration(rng.Int64N(int64(365*24*time.Hour)))))
-		err := ui.add(id, handle+"@bench.tangerine.test", false, true, string(hash), randomId(rng, 50),
+		c := benchkit.DT(now.Add(-span - time.Duration(rng.Int64N(int64(365*24*time.Hour)))))
+		err := ui.Add(id, handle+"@bench.tangerine.test", false, true, string(hash), benchkit.RandomId(rng, 50),
 			fmt.Sprintf("Bench User %d", i), "", handle, "", "", "", true, "member", "active",
 			int(inDeg[i]), outDeg[i], int(postsCount[i]), 0, c, c)
 		if err != nil {
 			return nil, err
 		}
 	}
-	if err := ui.flush(); err != nil {
+	if err := ui.Flush(); err != nil {
 		return nil, err
 	}
-	if err := ld.commit(); err != nil {
+	if err := ld.Commit(); err != nil {
 		return nil, err
 	}
 

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/tangerine-market/tangerine/bench/internal/benchkit"
 	"log"
 	"math"
 	"math/rand/v2"
@@ -11,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pocketbase/pocketbase/tools/types"
 	"golang.org/x/crypto/bcrypt"
 	_ "modernc.org/sqlite"
 )
@@ -41,154 +41,6 @@ type seedStats struct {
 	// for the relevance check (only when this run seeded the data)
 	postTopic  map[string]uint8    // post id → topic
 	userTopics map[string][2]uint8 // user id → main and second topic
-}
-
-const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-
-func randomId(rng *rand.Rand, n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = idAlphabet[rng.IntN(len(idAlphabet))]
-	}
-	return string(b)
-}
-
-func dt(t time.Time) string { return t.UTC().Format(types.DefaultDateLayout) }
-
-// loader holds the one write transaction that every batchInserter writes through, and
-// commits it every commitEvery rows.
-type loader struct {
-	db          *sql.DB
-	tx          *sql.Tx
-	gen         int // bumped at each commit: statements prepared on an older tx are gone
-	inTx        int
-	commitEvery int
-}
-
-func (l *loader) begin() error {
-	if l.tx != nil {
-		return nil
-	}
-	tx, err := l.db.Begin()
-	if err != nil {
-		return err
-	}
-	l.tx = tx
-	return nil
-}
-
-func (l *loader) wrote(n int) error {
-	l.inTx += n
-	if l.inTx >= l.commitEvery {
-		return l.commit()
-	}
-	return nil
-}
-
-func (l *loader) commit() error {
-	if l.tx == nil {
-		return nil
-	}
-	err := l.tx.Commit()
-	l.tx, l.inTx = nil, 0
-	l.gen++
-	return err
-}
-
-// batchInserter writes rows of one table with a prepared multi-row INSERT.
-type batchInserter struct {
-	l       *loader
-	table   string
-	cols    []string
-	perStmt int
-
-	stmt    *sql.Stmt
-	gen     int
-	pending []any
-	total   int
-}
-
-func newBatchInserter(l *loader, table string, cols []string) *batchInserter {
-	return &batchInserter{l: l, table: table, cols: cols, perStmt: min(200, 32766/len(cols)), gen: -1}
-}
-
-func (b *batchInserter) sqlFor(rows int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(b.cols)), ",") + ")"
-	quoted := make([]string, len(b.cols))
-	for i, c := range b.cols {
-		quoted[i] = `"` + c + `"`
-	}
-	return fmt.Sprintf(`INSERT INTO "%s" (%s) VALUES %s`, b.table, strings.Join(quoted, ","),
-		strings.TrimSuffix(strings.Repeat(one+",", rows), ","))
-}
-
-func (b *batchInserter) add(vals ...any) error {
-	if len(vals) != len(b.cols) {
-		return fmt.Errorf("%s: %d values for %d columns", b.table, len(vals), len(b.cols))
-	}
-	b.pending = append(b.pending, vals...)
-	if len(b.pending) < b.perStmt*len(b.cols) {
-		return nil
-	}
-	if err := b.l.begin(); err != nil {
-		return err
-	}
-	if b.stmt == nil || b.gen != b.l.gen {
-		stmt, err := b.l.tx.Prepare(b.sqlFor(b.perStmt))
-		if err != nil {
-			return err
-		}
-		b.stmt, b.gen = stmt, b.l.gen
-	}
-	if _, err := b.stmt.Exec(b.pending...); err != nil {
-		return fmt.Errorf("insert into %s: %w", b.table, err)
-	}
-	b.total += b.perStmt
-	b.pending = b.pending[:0]
-	return b.l.wrote(b.perStmt)
-}
-
-// flush writes the rows still pending (the loader commits them later).
-func (b *batchInserter) flush() error {
-	n := len(b.pending) / len(b.cols)
-	if n == 0 {
-		return nil
-	}
-	if err := b.l.begin(); err != nil {
-		return err
-	}
-	if _, err := b.l.tx.Exec(b.sqlFor(n), b.pending...); err != nil {
-		return fmt.Errorf("insert into %s: %w", b.table, err)
-	}
-	b.total += n
-	b.pending = b.pending[:0]
-	return b.l.wrote(n)
-}
-
-// checkColumns fails when the migration no longer has a column the seeder writes.
-func checkColumns(db *sql.DB, table string, cols []string) error {
-	rows, err := db.Query(`SELECT name FROM pragma_table_info(?)`, table)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	have := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return err
-		}
-		have[n] = true
-	}
-	if len(have) == 0 {
-		return fmt.Errorf("table %s does not exist: did the migrations run?", table)
-	}
-	for _, c := range cols {
-		if !have[c] {
-			return fmt.Errorf("table %s has no column %q (schema changed?)", table, c)
-		}
-	}
-	return nil
 }
 
 var (
@@ -254,7 +106,7 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 	}
 	tables := map[string][]string{"users": userCols, "posts": postCols, "follows": followCol, "post_likes": likeCols, "post_views": viewCols}
 	for table, cols := range tables {
-		if err := checkColumns(db, table, cols); err != nil {
+		if err := benchkit.CheckColumns(db, table, cols); err != nil {
 			return nil, err
 		}
 		var n int
@@ -297,7 +149,7 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 	seen := make(map[string]bool, U)
 	for i := range ids {
 		for {
-			id := randomId(rng, 15)
+			id := benchkit.RandomId(rng, 15)
 			if !seen[id] {
 				seen[id] = true
 				ids[i] = id
@@ -355,7 +207,7 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 			s = 1
 		}
 		posts[i] = post{
-			id:      randomId(rng, 15),
+			id:      benchkit.RandomId(rng, 15),
 			user:    int32(a),
 			topic:   uint8(topicOf(a)),
 			status:  s,
@@ -374,10 +226,10 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 		}
 	}
 
-	ld := &loader{db: db, commitEvery: 200_000}
-	fi := newBatchInserter(ld, "follows", followCol)
-	li := newBatchInserter(ld, "post_likes", likeCols)
-	vi := newBatchInserter(ld, "post_views", viewCols)
+	ld := &benchkit.Loader{DB: db, CommitEvery: 200_000}
+	fi := benchkit.NewBatchInserter(ld, "follows", followCol)
+	li := benchkit.NewBatchInserter(ld, "post_likes", likeCols)
+	vi := benchkit.NewBatchInserter(ld, "post_views", viewCols)
 	inDeg := make([]int32, U)
 	outDeg := make([]int32, U)
 	mark := make([]int32, U) // mark[f] == u+1: u already follows f
@@ -385,7 +237,7 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 	// after returns a time between post pi's creation and now
 	after := func(pi int32) string {
 		pc := posts[pi].created
-		return dt(time.UnixMilli(pc + rng.Int64N(max(1, now.UnixMilli()-pc))))
+		return benchkit.DT(time.UnixMilli(pc + rng.Int64N(max(1, now.UnixMilli()-pc))))
 	}
 	// onTopicPost picks a published post for user u, not in picked
 	onTopicPost := func(u int) (int32, bool) {
@@ -423,8 +275,8 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 			k++
 			inDeg[f]++
 			outDeg[u]++
-			c := dt(now.Add(-time.Duration(rng.Int64N(int64(365 * 24 * time.Hour)))))
-			if err := fi.add(randomId(rng, 15), ids[u], ids[f], c, c); err != nil {
+			c := benchkit.DT(now.Add(-time.Duration(rng.Int64N(int64(365 * 24 * time.Hour)))))
+			if err := fi.Add(benchkit.RandomId(rng, 15), ids[u], ids[f], c, c); err != nil {
 				return nil, err
 			}
 		}
@@ -443,7 +295,7 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 			}
 			posts[pi].likes++
 			c := after(pi)
-			if err := li.add(randomId(rng, 15), ids[u], posts[pi].id, c, c); err != nil {
+			if err := li.Add(benchkit.RandomId(rng, 15), ids[u], posts[pi].id, c, c); err != nil {
 				return nil, err
 			}
 		}
@@ -456,35 +308,35 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 			posts[pi].views++
 			c := after(pi)
 			dwell := min(3_600_000, int(rng.ExpFloat64()*15_000))
-			if err := vi.add(randomId(rng, 15), ids[u], posts[pi].id, dwell, c, c); err != nil {
+			if err := vi.Add(benchkit.RandomId(rng, 15), ids[u], posts[pi].id, dwell, c, c); err != nil {
 				return nil, err
 			}
 		}
 		if (u+1)%max(1, U/5) == 0 {
 			log.Printf("seed: %d/%d users (%d follows, %d likes, %d views) %s", u+1, U,
-				fi.total+len(fi.pending)/len(followCol), li.total+len(li.pending)/len(likeCols),
-				vi.total+len(vi.pending)/len(viewCols), time.Since(start).Round(time.Second))
+				fi.Rows(), li.Rows(),
+				vi.Rows(), time.Since(start).Round(time.Second))
 		}
 	}
-	for _, b := range []*batchInserter{fi, li, vi} {
-		if err := b.flush(); err != nil {
+	for _, b := range []*benchkit.BatchInserter{fi, li, vi} {
+		if err := b.Flush(); err != nil {
 			return nil, err
 		}
 	}
-	st.follows, st.likes, st.views = fi.total, li.total, vi.total
+	st.follows, st.likes, st.views = fi.Rows(), li.Rows(), vi.Rows()
 
 	// --- posts
 	log.Printf("seed: writing posts %s", time.Since(start).Round(time.Second))
-	pi := newBatchInserter(ld, "posts", postCols)
+	pi := benchkit.NewBatchInserter(ld, "posts", postCols)
 	statuses := []string{"published", "hidden", "removed"}
 	for _, p := range posts {
-		c := dt(time.UnixMilli(p.created))
+		c := benchkit.DT(time.UnixMilli(p.created))
 		text, tags := postText(rng, &topics[p.topic])
-		if err := pi.add(p.id, ids[p.user], text, tags, "[]", "", statuses[p.status], int(p.likes), 0, int(p.views), c, c); err != nil {
+		if err := pi.Add(p.id, ids[p.user], text, tags, "[]", "", statuses[p.status], int(p.likes), 0, int(p.views), c, c); err != nil {
 			return nil, err
 		}
 	}
-	if err := pi.flush(); err != nil {
+	if err := pi.Flush(); err != nil {
 		return nil, err
 	}
 
@@ -494,21 +346,21 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 	if err != nil {
 		return nil, err
 	}
-	ui := newBatchInserter(ld, "users", userCols)
+	ui := benchkit.NewBatchInserter(ld, "users", userCols)
 	for i, id := range ids {
 		handle := fmt.Sprintf("bench_user_%06d", i)
-		c := dt(now.Add(-span - time.Duration(rng.Int64N(int64(365*24*time.Hour)))))
-		err := ui.add(id, handle+"@bench.tangerine.test", false, true, string(hash), randomId(rng, 50),
+		c := benchkit.DT(now.Add(-span - time.Duration(rng.Int64N(int64(365*24*time.Hour)))))
+		err := ui.Add(id, handle+"@bench.tangerine.test", false, true, string(hash), benchkit.RandomId(rng, 50),
 			fmt.Sprintf("Bench User %d", i), "", handle, "", "", "", true, "member", "active",
 			int(inDeg[i]), int(outDeg[i]), int(postsCount[i]), 0, c, c)
 		if err != nil {
 			return nil, err
 		}
 	}
-	if err := ui.flush(); err != nil {
+	if err := ui.Flush(); err != nil {
 		return nil, err
 	}
-	if err := ld.commit(); err != nil {
+	if err := ld.Commit(); err != nil {
 		return nil, err
 	}
 
