@@ -10,10 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,17 +116,6 @@ func pageIds(body []byte) ([]string, error) {
 	return ids, nil
 }
 
-func newClient(conns int) *http.Client {
-	tr := &http.Transport{
-		MaxIdleConns:        conns * 2,
-		MaxIdleConnsPerHost: conns * 2,
-		MaxConnsPerHost:     conns * 2,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}
-	return &http.Client{Transport: tr, Timeout: 120 * time.Second}
-}
-
 func get(ctx context.Context, c *http.Client, u, token string, buf *bytes.Buffer) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -203,38 +189,6 @@ type loadResult struct {
 	errs      []string
 	serverCPU time.Duration // CPU time the server process used during the timed load
 	loadavg   string        // /proc/loadavg when the timed load ended (other work on the machine)
-}
-
-// procCPU is the user+system CPU time of process pid so far (Linux; 0 elsewhere).
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// fields after the ")" that ends the command name: state is field 3, utime 14, stime 15
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	stt, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+stt) * time.Second / 100 // USER_HZ is 100 on Linux
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 type loadConfig struct {

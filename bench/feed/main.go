@@ -22,6 +22,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tangerine-market/tangerine/bench/internal/benchkit"
 	"log"
 	"math/rand/v2"
 	"net"
@@ -211,7 +212,7 @@ func main() {
 		}
 		logFile.Close()
 	}
-	client := newClient(*clients)
+	client := benchkit.NewClient(*clients)
 	if err := waitHealthy(client, base, 90*time.Second); err != nil {
 		stop()
 		out, _ := os.ReadFile(logPath)
@@ -222,9 +223,9 @@ func main() {
 	// start: measure only once the server is idle
 	t0 := time.Now()
 	for time.Since(t0) < 5*time.Minute {
-		c0 := procCPU(srv.Process.Pid)
+		c0 := benchkit.ProcCPU(srv.Process.Pid)
 		time.Sleep(2 * time.Second)
-		if busy := (procCPU(srv.Process.Pid) - c0).Seconds() / 2; busy < 0.05 {
+		if busy := (benchkit.ProcCPU(srv.Process.Pid) - c0).Seconds() / 2; busy < 0.05 {
 			break
 		}
 	}
@@ -262,10 +263,10 @@ func main() {
 			run(client, t, sample, lc, false)
 		}
 		log.Printf("%s: %d clients for %s (at most %d requests)", t.name, *clients, *duration, *maxReq)
-		cpu0 := procCPU(srv.Process.Pid)
+		cpu0 := benchkit.ProcCPU(srv.Process.Pid)
 		r := run(client, t, sample, lc, true)
-		r.serverCPU = procCPU(srv.Process.Pid) - cpu0
-		r.loadavg = loadAvg()
+		r.serverCPU = benchkit.ProcCPU(srv.Process.Pid) - cpu0
+		r.loadavg = benchkit.LoadAvg()
 		log.Printf("%s: %d requests in %s", t.name, len(r.samples), r.elapsed.Round(time.Millisecond))
 		for _, e := range r.errs {
 			log.Printf("%s: error: %s", t.name, e)

@@ -29,6 +29,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tangerine-market/tangerine/bench/internal/benchkit"
 	"io"
 	"log"
 	"math/rand/v2"
@@ -235,7 +236,7 @@ func main() {
 	for _, c := range concurrency {
 		maxClients = max(maxClients, c)
 	}
-	client := newClient(maxClients)
+	client := benchkit.NewClient(maxClients)
 	ready, err := waitReady(client, base, rootToken, 5*time.Minute)
 	if err != nil {
 		stop()
@@ -263,7 +264,7 @@ func main() {
 	// 7. load: every route at each concurrency, routes interleaved so that they see the same
 	// machine
 	var results []loadResult
-	loadBefore := loadAvg()
+	loadBefore := benchkit.LoadAvg()
 	for _, c := range concurrency {
 		lc := loadConfig{clients: c, duration: *duration, warmup: *warmup, maxRequests: *maxReq,
 			deepShare: *deepShare, maxDepth: *maxDepth, seed: *seedN}
@@ -271,10 +272,10 @@ func main() {
 			if *warmup > 0 {
 				run(client, t, sampled, lc, false)
 			}
-			cpu0 := procCPU(srv.Process.Pid)
+			cpu0 := benchkit.ProcCPU(srv.Process.Pid)
 			r := run(client, t, sampled, lc, true)
-			r.serverCPU = procCPU(srv.Process.Pid) - cpu0
-			r.loadavg = loadAvg()
+			r.serverCPU = benchkit.ProcCPU(srv.Process.Pid) - cpu0
+			r.loadavg = benchkit.LoadAvg()
 			s := summarize(r, func(sample) bool { return true })
 			log.Printf("%s, %d clients: %d requests in %s, p50 %s, p99 %s, %d errors; load %s",
 				t.name, c, s.n, r.elapsed.Round(time.Millisecond), ms(s.p50), ms(s.p99), s.errors, r.loadavg)
