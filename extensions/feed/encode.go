@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
@@ -334,35 +335,10 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendStringBytes is appendString for a column's bytes.
+// appendStringBytes is appendString for a column's bytes, read in place: appendString keeps
+// no reference to the string, so viewing the bytes as one is safe and saves a copy per value.
 func appendStringBytes(b []byte, s []byte) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			b = appendEscaped(b, c)
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, "\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return appendString(b, unsafe.String(unsafe.SliceData(s), len(s)))
 }
 
 func appendEscaped(b []byte, c byte) []byte {
