@@ -26,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tangerine-market/tangerine/bench/internal/benchkit"
 	"io"
 	"log"
 	"net"
@@ -129,15 +130,9 @@ func main() {
 	tangerine := *bin
 	if tangerine == "" {
 		tangerine = filepath.Join(work, "tangerine")
-		t := time.Now()
-		build := exec.Command("go", "build", "-o", tangerine, ".")
-		build.Dir = *repo
-		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
+		if err := benchkit.Build(*repo, tangerine); err != nil {
 			fail("go build: %v", err)
 		}
-		log.Printf("built tangerine in %s", time.Since(t).Round(time.Millisecond))
 	}
 
 	// 2. schema, data and tokens

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/tangerine-market/tangerine/bench/internal/benchkit"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -43,7 +43,7 @@ func customFeed(base string, limit int) feedTarget {
 		if page == 1 {
 			return u, true
 		}
-		c := nextCursor(prev)
+		c := benchkit.NextCursor(prev)
 		if c == "" {
 			return "", false
 		}
@@ -60,35 +60,11 @@ func recordsFeed(base string, limit int) feedTarget {
 		q.Set("page", fmt.Sprint(page))
 		q.Set("skipTotal", "1")
 		q.Set("expand", "user")
-		if page > 1 && prev != nil && countItems(prev) < limit {
+		if page > 1 && prev != nil && benchkit.CountItems(prev) < limit {
 			return "", false
 		}
 		return base + "/api/collections/posts/records?" + q.Encode(), true
 	}}
-}
-
-var nextCursorKey = []byte(`"next_cursor":"`)
-
-// nextCursor finds next_cursor without decoding the page (it is the last key of the body).
-func nextCursor(body []byte) string {
-	i := bytes.LastIndex(body, nextCursorKey)
-	if i < 0 {
-		return ""
-	}
-	rest := body[i+len(nextCursorKey):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 {
-		return ""
-	}
-	return string(rest[:j])
-}
-
-func countItems(body []byte) int {
-	var v struct {
-		Items []json.RawMessage `json:"items"`
-	}
-	_ = json.Unmarshal(body, &v)
-	return len(v.Items)
 }
 
 // pageIds decodes the post ids of a page (for the equality check).
@@ -116,22 +92,6 @@ func pageIds(body []byte) ([]string, error) {
 	return ids, nil
 }
 
-func get(ctx context.Context, c *http.Client, u, token string, buf *bytes.Buffer) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", token)
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	buf.Reset()
-	_, err = io.Copy(buf, resp.Body)
-	return resp.StatusCode, err
-}
-
 // walk fetches up to pages pages of the feed for u and returns each page's ids.
 func walk(c *http.Client, t feedTarget, u benchUser, pages int) ([][]string, error) {
 	var out [][]string
@@ -143,7 +103,7 @@ func walk(c *http.Client, t feedTarget, u benchUser, pages int) ([][]string, err
 			break
 		}
 		t0 := time.Now()
-		code, err := get(context.Background(), c, link, u.token, buf)
+		code, err := benchkit.Get(context.Background(), c, link, u.token, buf)
 		if err != nil {
 			return nil, err
 		}
@@ -241,7 +201,7 @@ func run(c *http.Client, t feedTarget, users []benchUser, cfg loadConfig, timed 
 						goto done
 					}
 					t0 := time.Now()
-					code, err := get(context.Background(), c, link, u.token, buf)
+					code, err := benchkit.Get(context.Background(), c, link, u.token, buf)
 					d := time.Since(t0)
 					okReq := err == nil && code == http.StatusOK
 					if !okReq && len(errs) < 5 {

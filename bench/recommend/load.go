@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"github.com/tangerine-market/tangerine/bench/internal/benchkit"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -36,7 +36,7 @@ func cursorTarget(name, label, base, path string, limit int) target {
 		if page == 1 {
 			return u, true
 		}
-		c := nextCursor(prev)
+		c := benchkit.NextCursor(prev)
 		if c == "" {
 			return "", false
 		}
@@ -52,35 +52,11 @@ func recordsTarget(base string, limit int) target {
 		q.Set("perPage", fmt.Sprint(limit))
 		q.Set("page", fmt.Sprint(page))
 		q.Set("expand", "user")
-		if page > 1 && prev != nil && countItems(prev) < limit {
+		if page > 1 && prev != nil && benchkit.CountItems(prev) < limit {
 			return "", false
 		}
 		return base + "/api/collections/posts/records?" + q.Encode(), true
 	}}
-}
-
-var nextCursorKey = []byte(`"next_cursor":"`)
-
-// nextCursor finds next_cursor without decoding the page (it is the last key of the body).
-func nextCursor(body []byte) string {
-	i := bytes.LastIndex(body, nextCursorKey)
-	if i < 0 {
-		return ""
-	}
-	rest := body[i+len(nextCursorKey):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 {
-		return ""
-	}
-	return string(rest[:j])
-}
-
-func countItems(body []byte) int {
-	var v struct {
-		Items []json.RawMessage `json:"items"`
-	}
-	_ = json.Unmarshal(body, &v)
-	return len(v.Items)
 }
 
 // pageItems decodes the post ids and authors of a page.
@@ -111,24 +87,6 @@ func pageItems(body []byte) (ids, authors []string, err error) {
 		authors = append(authors, it.User)
 	}
 	return ids, authors, nil
-}
-
-func get(ctx context.Context, c *http.Client, u, token string, buf *bytes.Buffer) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return 0, err
-	}
-	if token != "" {
-		req.Header.Set("Authorization", token)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	buf.Reset()
-	_, err = io.Copy(buf, resp.Body)
-	return resp.StatusCode, err
 }
 
 // sample is one timed request.
@@ -202,7 +160,7 @@ func run(c *http.Client, t target, users []benchUser, cfg loadConfig, timed bool
 						goto done
 					}
 					t0 := time.Now()
-					code, err := get(context.Background(), c, link, u.token, buf)
+					code, err := benchkit.Get(context.Background(), c, link, u.token, buf)
 					d := time.Since(t0)
 					okReq := err == nil && code == http.StatusOK
 					if !okReq && len(errs) < 5 {

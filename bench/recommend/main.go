@@ -126,15 +126,9 @@ func main() {
 	tangerine := *bin
 	if tangerine == "" {
 		tangerine = filepath.Join(work, "tangerine")
-		t := time.Now()
-		build := exec.Command("go", "build", "-o", tangerine, ".")
-		build.Dir = *repo
-		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
+		if err := benchkit.Build(*repo, tangerine); err != nil {
 			fail("go build: %v", err)
 		}
-		log.Printf("built tangerine in %s", time.Since(t).Round(time.Millisecond))
 	}
 
 	// 2. schema and data
@@ -322,7 +316,7 @@ func waitReady(c *http.Client, base, rootToken string, timeout time.Duration) (s
 	buf := &bytes.Buffer{}
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		code, err := get(ctx, c, base+"/api/status", rootToken, buf)
+		code, err := benchkit.Get(ctx, c, base+"/api/status", rootToken, buf)
 		cancel()
 		switch {
 		case err != nil:
@@ -470,7 +464,7 @@ func check(c *http.Client, targets []target, sample []benchUser, st *seedStats, 
 	u0 := sample[0]
 	for _, t := range targets {
 		link, _ := t.pageURL(u0, 1, nil)
-		code, err := get(context.Background(), c, link, u0.token, buf)
+		code, err := benchkit.Get(context.Background(), c, link, u0.token, buf)
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
@@ -488,7 +482,7 @@ func check(c *http.Client, targets []target, sample []benchUser, st *seedStats, 
 	rec := targets[0]
 	for _, u := range sample[:min(n, len(sample))] {
 		link, _ := rec.pageURL(u, 1, nil)
-		code, err := get(context.Background(), c, link, u.token, buf)
+		code, err := benchkit.Get(context.Background(), c, link, u.token, buf)
 		if err != nil {
 			return err
 		}
