@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -184,3 +185,28 @@ func Generate(seed uint64) *Corpus {
 
 // DefaultSeed is the seed of the shipped corpus.
 const DefaultSeed = 20251125
+
+// TopicWords is the vocabulary of one topic of the corpus.
+type TopicWords struct {
+	Name         string
+	Ko, En, Tags []string
+}
+
+// Vocabulary is the words the corpus generator writes with, for programs that need text that
+// clusters the way the corpus does (bench/recommend seeds its posts with it).
+type Vocabulary struct {
+	Topics                                                []TopicWords
+	FillerKo, FillerEn, Particles, EndingsKo, TemplatesEn []string
+}
+
+// Words returns the corpus generator's vocabulary (copies: the caller may keep and change them).
+func Words() Vocabulary {
+	v := Vocabulary{
+		FillerKo: slices.Clone(fillerKo), FillerEn: slices.Clone(fillerEn), Particles: slices.Clone(particles),
+		EndingsKo: slices.Clone(endingsKo), TemplatesEn: slices.Clone(templateEn),
+	}
+	for _, t := range topics {
+		v.Topics = append(v.Topics, TopicWords{Name: t.name, Ko: slices.Clone(t.ko), En: slices.Clone(t.en), Tags: slices.Clone(t.tags)})
+	}
+	return v
+}
