@@ -29,7 +29,20 @@ type Config struct {
 	// WalkWindow bounds how far back one walk of the global index reads before the home feed
 	// falls back to the merge. Default 7 days.
 	WalkWindow time.Duration
+
+	// HomeFromSQL serves the home feed from its SQL plans only, without the in-memory index
+	// of published posts by author (homeindex.go). The index is the default: it makes a page
+	// a merge in memory plus one query for the page's rows, where the SQL plans read every
+	// candidate key of the followed authors.
+	HomeFromSQL bool
+
+	// FollowListCache is the most follow lists the home feed index keeps. Default 50,000.
+	FollowListCache int
 }
+
+// homeIndexKey is where Register puts the home feed index in the app's store (tests wait for
+// it to load).
+const homeIndexKey = "tangerine.feed.homeIndex"
 
 const (
 	defaultLimit = 20
@@ -47,7 +60,14 @@ func Register(app core.App, cfg Config) error {
 	if cfg.WalkWindow <= 0 {
 		cfg.WalkWindow = 7 * 24 * time.Hour
 	}
+	if cfg.FollowListCache <= 0 {
+		cfg.FollowListCache = 50_000
+	}
 	f := &plugin{app: app, cfg: cfg}
+	if !cfg.HomeFromSQL {
+		f.home = newHomeIndex(app, cfg.FollowListCache)
+		app.Store().Set(homeIndexKey, f.home)
+	}
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		g := se.Router.Group("/api/feed")
@@ -55,12 +75,18 @@ func Register(app core.App, cfg Config) error {
 		g.GET("/latest", f.feedLatest)
 		g.GET("/tags/{tag}", f.feedTag)
 		se.Router.POST("/api/posts/{id}/views", f.viewsCreate)
+		if f.home != nil {
+			f.home.start()
+		}
 		return se.Next()
 	})
 
 	app.Cron().MustAdd("tangerine_view_marks", "*/10 * * * *", func() {
 		if err := f.pruneViewMarks(); err != nil {
 			app.Logger().Warn("Failed to prune view marks", "error", err)
+		}
+		if err := pruneChangeLog(app, time.Hour); err != nil {
+			app.Logger().Warn("Failed to prune the feed's change log", "error", err)
 		}
 	})
 	return nil
@@ -74,7 +100,8 @@ func MustRegister(app core.App, cfg Config) {
 }
 
 type plugin struct {
-	app core.App
-	cfg Config
-	enc encCache // the item encoders of the current posts and users collections
+	app  core.App
+	cfg  Config
+	enc  encCache   // the item encoders of the current posts and users collections
+	home *homeIndex // nil: HomeFromSQL
 }

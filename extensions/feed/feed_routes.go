@@ -2,6 +2,7 @@ package feed
 
 import (
 	"database/sql"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -18,7 +19,8 @@ import (
 
 // feedHome lists the published posts of the accounts the auth user follows, and their own.
 //
-// Two plans, chosen by how many posts the followed authors have between them:
+// The in-memory index (homeindex.go) serves it once loaded. Before that, or without it, two
+// SQL plans, chosen by how many posts the followed authors have between them:
 //   - few candidate posts: walk each author's (user, created, id) index and merge; the cost is
 //     bounded by the number of candidates, which is small;
 //   - many: walk the global (status, created, id) index newest first and keep posts whose
@@ -32,6 +34,9 @@ func (f *plugin) feedHome(e *core.RequestEvent) error {
 		return err
 	}
 	me := e.Auth.Id
+	if q, ok := f.homeFromIndex(e.App, me, p); ok {
+		return f.respondPage(e, p, q)
+	}
 
 	many, err := f.manyCandidates(e.App, me)
 	if err != nil {
@@ -51,6 +56,48 @@ func (f *plugin) feedHome(e *core.RequestEvent) error {
 	walk := walkKeys(me, top.Add(-f.cfg.WalkWindow).Format(types.DefaultDateLayout))
 	// a window that held less than a page: the merge finds the rest, however old
 	return f.respondPage(e, p, walk, merge)
+}
+
+// homeFromIndex returns the home feed's plan through the in-memory index, once it is loaded
+// and caught up with the change log; false: use the SQL plans.
+func (f *plugin) homeFromIndex(app core.App, me string, p page) (keyQuery, bool) {
+	h := f.home
+	if h == nil || !h.ready.Load() {
+		return keyQuery{}, false
+	}
+	if p.after != nil {
+		if _, ok := cursorKey(p.after); !ok {
+			return keyQuery{}, false
+		}
+	}
+	if err := h.catchUp(); err != nil {
+		if errors.Is(err, errBehind) {
+			if h.ready.CompareAndSwap(true, false) {
+				app.Logger().Warn("The home feed index fell behind its change log; loading it again")
+				h.start()
+			}
+		} else {
+			app.Logger().Warn("Failed to read the feed's change log; serving the home feed from SQL", "error", err)
+		}
+		return keyQuery{}, false
+	}
+	follows, err := h.follows(me)
+	if err != nil {
+		app.Logger().Warn("Failed to read a follow list; serving the home feed from SQL", "error", err)
+		return keyQuery{}, false
+	}
+	h.served.Add(1)
+	return keyQuery{mem: func(after *cursor, lim int) ([]postKey, error) {
+		var from *postKey
+		if after != nil {
+			k, ok := cursorKey(after)
+			if !ok {
+				return nil, errBadCursor
+			}
+			from = &k
+		}
+		return h.page(me, follows, from, lim), nil
+	}}, true
 }
 
 // manyCandidates reports whether the user and the accounts they follow have more than

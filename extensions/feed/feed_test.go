@@ -50,9 +50,10 @@ func TestHomeFeedWalkWhileWriting(t *testing.T) {
 		name string
 		cfg  feed.Config
 	}{
-		{"merge of the followed authors' indexes", feed.Config{}},
-		{"walk of the global index", feed.Config{MergeLimit: 1, WalkWindow: time.Hour}},
-		{"walk with a window too short, falling back to the merge", feed.Config{MergeLimit: 1, WalkWindow: time.Millisecond}},
+		{"in-memory index", feed.Config{}},
+		{"merge of the followed authors' indexes", feed.Config{HomeFromSQL: true}},
+		{"walk of the global index", feed.Config{HomeFromSQL: true, MergeLimit: 1, WalkWindow: time.Hour}},
+		{"walk with a window too short, falling back to the merge", feed.Config{HomeFromSQL: true, MergeLimit: 1, WalkWindow: time.Millisecond}},
 	}
 	for _, plan := range plans {
 		t.Run(plan.name, func(t *testing.T) { homeFeedWalk(t, plan.cfg) })
@@ -69,6 +70,10 @@ func homeFeedWalk(t *testing.T, cfg feed.Config) {
 	feed.MustRegister(app, cfg)
 	fastItems(app)
 	srv := testapp.Serve(t, app)
+	if !cfg.HomeFromSQL {
+		// loaded empty: everything below reaches it through the change log
+		feed.WaitHomeIndex(t, app, 1)
+	}
 
 	me := testapp.CreateUser(t, app, "myself")
 	friends := []*core.Record{testapp.CreateUser(t, app, "friend1"), testapp.CreateUser(t, app, "friend2")}
@@ -133,6 +138,7 @@ func homeFeedWalk(t *testing.T, cfg feed.Config) {
 	seen := map[string]bool{}
 	path := "/api/feed/home?limit=7"
 	first := true
+	pagesRead := 0
 	for pages := 0; pages < 100; pages++ {
 		p := getPage(t, do, path)
 		if p.status != http.StatusOK {
@@ -163,6 +169,7 @@ func homeFeedWalk(t *testing.T, cfg feed.Config) {
 			first = false
 		}
 		got = append(got, p.ids...)
+		pagesRead++
 		if p.next == "" {
 			break
 		}
@@ -170,6 +177,11 @@ func homeFeedWalk(t *testing.T, cfg feed.Config) {
 	}
 	stopOnce.Do(func() { close(stop) })
 	wg.Wait()
+	if !cfg.HomeFromSQL {
+		if n := feed.HomeIndexServed(app); n < int64(pagesRead) {
+			t.Fatalf("Expected the index to serve all %d pages, it served %d", pagesRead, n)
+		}
+	}
 
 	// the posts that existed before the walk appear in order at the end of the walk
 	idx := map[string]int{}

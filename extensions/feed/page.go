@@ -2,6 +2,7 @@ package feed
 
 import (
 	"database/sql"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,9 +23,30 @@ import (
 // reading each candidate's row to test it is what made the merge expensive; the page query
 // tests the status of the few rows it returns instead, and asks for more when hidden posts
 // left the page short.
+//
+// mem, when set, replaces build: the page's keys come from the home feed's in-memory index
+// (at most lim, strictly after the cursor), and the query only reads their rows.
 type keyQuery struct {
 	build         func(after *cursor) (string, dbx.Params)
+	mem           func(after *cursor, lim int) ([]postKey, error)
 	statusChecked bool
+}
+
+// keysQuery is the inner query of a page whose keys are known: their rows, by id.
+func keysQuery(keys []postKey) (string, dbx.Params) {
+	params := make(dbx.Params, len(keys)+4)
+	var b strings.Builder
+	b.WriteString("SELECT p.[[rowid]] AS [[rid]], p.[[created]] AS [[kc]], p.[[id]] AS [[ki]] FROM {{posts}} p WHERE p.[[id]] IN (")
+	for i, k := range keys {
+		name := "k" + strconv.Itoa(i)
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("{:" + name + "}")
+		params[name] = k.id
+	}
+	b.WriteString(")")
+	return b.String(), params
 }
 
 // cursorTest is the row-value keyset test of a page after the first. SQLite uses it as an
@@ -170,7 +192,25 @@ func runPage(app core.App, q keyQuery, p page, s *pageSink) error {
 		if !q.statusChecked {
 			lim += need/4 + 4 // room for the hidden posts that the status test drops
 		}
-		inner, params := q.build(after)
+		var inner string
+		var params dbx.Params
+		var memNext *cursor // mem: the key after which the next batch starts; nil: no more keys
+		if q.mem != nil {
+			keys, err := q.mem(after, lim)
+			if err != nil {
+				return err
+			}
+			if len(keys) == 0 {
+				return nil
+			}
+			inner, params = keysQuery(keys)
+			if len(keys) == lim {
+				k := keys[len(keys)-1]
+				memNext = &cursor{Created: formatKeyTime(k.ms), Id: k.id}
+			}
+		} else {
+			inner, params = q.build(after)
+		}
 		params["lim"] = lim
 		sel := "k.[[kc]], k.[[ki]], p.[[status]], p.[[created]], p.[[id]]"
 		from := " FROM (" + inner + ") k CROSS JOIN {{posts}} p ON p.[[rowid]] = k.[[rid]]"
@@ -192,6 +232,14 @@ func runPage(app core.App, q keyQuery, p page, s *pageSink) error {
 		}
 		if err != nil {
 			return err
+		}
+		if q.mem != nil {
+			// rows the index named may be gone or hidden since: the keys decide what is left
+			if s.more || memNext == nil {
+				return nil
+			}
+			after = memNext
+			continue
 		}
 		if s.more || q.statusChecked || read < lim {
 			return nil
