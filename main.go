@@ -26,13 +26,14 @@ import (
 	"github.com/tangerine-market/tangerine/extensions/status"
 	"github.com/tangerine-market/tangerine/extensions/uploads"
 	"github.com/tangerine-market/tangerine/hooks"
+	"github.com/tangerine-market/tangerine/internal/sqlitedb"
 	_ "github.com/tangerine-market/tangerine/migrations"
 )
 
 func main() {
 	app := pocketbase.NewWithConfig(pocketbase.Config{
 		DefaultDev: osutils.IsProbablyGoRun(),
-		DBConnect:  dbConnect,
+		DBConnect:  sqlitedb.Connect,
 	})
 
 	var cfg config

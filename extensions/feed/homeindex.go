@@ -139,17 +139,23 @@ func (h *homeIndex) load() error {
 	h.ready.Store(false)
 	h.syncMu.Lock()
 	defer h.syncMu.Unlock()
+	// note: one handle for the whole load, which runs in the background and may outlive the
+	// app (tests clean up apps that are still loading): then its queries fail, nothing panics
+	db := h.app.DB()
+	if db == nil {
+		return errors.New("feed: the app has no database")
+	}
 
 	// the log position first, the posts second: the changes between the two are then applied
 	// twice, which is harmless (applying a change sets the post's final state)
 	var seq sql.NullInt64
-	err := h.app.DB().NewQuery("SELECT [[seq]] FROM sqlite_sequence WHERE [[name]] = {:t}").
+	err := db.NewQuery("SELECT [[seq]] FROM sqlite_sequence WHERE [[name]] = {:t}").
 		Bind(dbx.Params{"t": changeLogTable}).Row(&seq)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
 	var exists int
-	if err := h.app.DB().NewQuery("SELECT count(*) FROM sqlite_master WHERE [[type]] = 'table' AND [[name]] = {:t}").
+	if err := db.NewQuery("SELECT count(*) FROM sqlite_master WHERE [[type]] = 'table' AND [[name]] = {:t}").
 		Bind(dbx.Params{"t": changeLogTable}).Row(&exists); err != nil {
 		return err
 	}
@@ -158,7 +164,7 @@ func (h *homeIndex) load() error {
 		return fmt.Errorf("table %s not found", changeLogTable)
 	}
 
-	rows, err := h.app.DB().NewQuery("SELECT [[user]], [[created]], [[id]] FROM {{" + collections.Posts + "}} WHERE [[status]] = {:published}").
+	rows, err := db.NewQuery("SELECT [[user]], [[created]], [[id]] FROM {{" + collections.Posts + "}} WHERE [[status]] = {:published}").
 		Bind(dbx.Params{"published": collections.StatusPublished}).Rows()
 	if err != nil {
 		return err
@@ -195,7 +201,7 @@ func (h *homeIndex) load() error {
 	h.byUser, h.fol, h.posts, h.seq = byUser, map[string][]*authorKeys{}, posts, seq.Int64
 	h.folGen++
 	h.mu.Unlock()
-	if err := h.catchUpLocked(); err != nil {
+	if err := h.catchUpLocked(db); err != nil {
 		return err
 	}
 	h.loads.Add(1)
@@ -214,7 +220,7 @@ func (h *homeIndex) catchUp() error {
 		return nil
 	}
 	upTo := h.arrived.Load()
-	if err := h.catchUpLocked(); err != nil {
+	if err := h.catchUpLocked(h.app.DB()); err != nil {
 		return err
 	}
 	h.covered = upTo
@@ -231,13 +237,13 @@ type change struct {
 // errBehind: the change log no longer holds the rows past the index's position.
 var errBehind = errors.New("feed: the home index fell behind its change log")
 
-func (h *homeIndex) catchUpLocked() error {
+func (h *homeIndex) catchUpLocked(db dbx.Builder) error {
 	const batch = 2000
 	for {
 		h.mu.RLock()
 		from := h.seq
 		h.mu.RUnlock()
-		rows, err := h.app.DB().NewQuery("SELECT [[seq]], [[kind]], [[old_id]], [[old_user]], [[old_created]], [[new_id]], [[new_user]], [[new_created]], [[new_status]]" +
+		rows, err := db.NewQuery("SELECT [[seq]], [[kind]], [[old_id]], [[old_user]], [[old_created]], [[new_id]], [[new_user]], [[new_created]], [[new_status]]" +
 			" FROM {{" + changeLogTable + "}} WHERE [[seq]] > {:from} ORDER BY [[seq]] LIMIT {:lim}").
 			Bind(dbx.Params{"from": from, "lim": batch}).Rows()
 		if err != nil {

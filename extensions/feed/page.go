@@ -32,11 +32,11 @@ type keyQuery struct {
 	statusChecked bool
 }
 
-// keysQuery is the inner query of a page whose keys are known: their rows, by id.
-func keysQuery(keys []postKey) (string, dbx.Params) {
-	params := make(dbx.Params, len(keys)+4)
+// keysWhere is the WHERE clause of a page whose keys are known: their rows, by id.
+func keysWhere(keys []postKey) (string, dbx.Params) {
+	params := make(dbx.Params, len(keys)+2)
 	var b strings.Builder
-	b.WriteString("SELECT p.[[rowid]] AS [[rid]], p.[[created]] AS [[kc]], p.[[id]] AS [[ki]] FROM {{posts}} p WHERE p.[[id]] IN (")
+	b.WriteString(" WHERE p.[[id]] IN (")
 	for i, k := range keys {
 		name := "k" + strconv.Itoa(i)
 		if i > 0 {
@@ -189,10 +189,11 @@ func runPage(app core.App, q keyQuery, p page, s *pageSink) error {
 	for {
 		need := p.limit + 1 - s.n
 		lim := need
-		if !q.statusChecked {
+		if !q.statusChecked && q.mem == nil {
 			lim += need/4 + 4 // room for the hidden posts that the status test drops
 		}
-		var inner string
+		// the key columns (kc, ki), then status, created, id, then the items' columns
+		var sel, from, where, order string
 		var params dbx.Params
 		var memNext *cursor // mem: the key after which the next batch starts; nil: no more keys
 		if q.mem != nil {
@@ -203,17 +204,22 @@ func runPage(app core.App, q keyQuery, p page, s *pageSink) error {
 			if len(keys) == 0 {
 				return nil
 			}
-			inner, params = keysQuery(keys)
+			where, params = keysWhere(keys)
 			if len(keys) == lim {
 				k := keys[len(keys)-1]
 				memNext = &cursor{Created: formatKeyTime(k.ms), Id: k.id}
 			}
+			sel = "p.[[created]], p.[[id]], p.[[status]], p.[[created]], p.[[id]]"
+			from = " FROM {{posts}} p"
+			order = " ORDER BY p.[[created]] DESC, p.[[id]] DESC"
 		} else {
+			var inner string
 			inner, params = q.build(after)
+			params["lim"] = lim
+			sel = "k.[[kc]], k.[[ki]], p.[[status]], p.[[created]], p.[[id]]"
+			from = " FROM (" + inner + ") k CROSS JOIN {{posts}} p ON p.[[rowid]] = k.[[rid]]"
+			order = " ORDER BY k.[[kc]] DESC, k.[[ki]] DESC"
 		}
-		params["lim"] = lim
-		sel := "k.[[kc]], k.[[ki]], p.[[status]], p.[[created]], p.[[id]]"
-		from := " FROM (" + inner + ") k CROSS JOIN {{posts}} p ON p.[[rowid]] = k.[[rid]]"
 		if s.fast {
 			sel += ", " + s.enc.postCols + ", " + s.enc.authorCols
 			from += " LEFT JOIN {{" + s.enc.users.Name + "}} u ON u.[[id]] = p.[[user]]"
@@ -222,7 +228,7 @@ func runPage(app core.App, q keyQuery, p page, s *pageSink) error {
 				sel += ", EXISTS (SELECT 1 FROM {{" + collections.PostLikes + "}} l WHERE l.[[user]] = {:viewer} AND l.[[post]] = p.[[id]])"
 			}
 		}
-		rows, err := app.DB().NewQuery("SELECT " + sel + from + " ORDER BY k.[[kc]] DESC, k.[[ki]] DESC").Bind(params).Rows()
+		rows, err := app.DB().NewQuery("SELECT " + sel + from + where + order).Bind(params).Rows()
 		if err != nil {
 			return err
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/tangerine-market/tangerine/extensions/imageproc"
 	"github.com/tangerine-market/tangerine/extensions/moderation"
 	"github.com/tangerine-market/tangerine/hooks"
+	"github.com/tangerine-market/tangerine/internal/sqlitedb"
 	_ "github.com/tangerine-market/tangerine/migrations"
 )
 
@@ -28,7 +29,12 @@ import (
 // rate limiter is off, as with TANGERINE_RATE_LIMITS=off.
 func New(t testing.TB) *tests.TestApp {
 	t.Helper()
-	app, err := tests.NewTestApp(t.TempDir())
+	// the serving binary's connections (statement cache, IMMEDIATE transactions)
+	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{
+		DataDir:       t.TempDir(),
+		EncryptionEnv: "pb_test_env",
+		DBConnect:     sqlitedb.Connect,
+	})
 	if err != nil {
 		t.Fatalf("Failed to create the test app: %v", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package sqlitedb
 
 import (
 	"path/filepath"
@@ -8,18 +8,18 @@ import (
 	"github.com/pocketbase/dbx"
 )
 
-// TestDBConnectWriteTransactionsWaitForOtherProcesses opens one database file twice, as two
+// TestConnectWriteTransactionsWaitForOtherProcesses opens one database file twice, as two
 // `tangerine serve` processes on one pb_data do: a transaction that reads, then writes after
 // the other handle wrote, must wait for it instead of failing with SQLITE_BUSY_SNAPSHOT (it
 // fails with core.DefaultDBConnect's deferred transactions).
-func TestDBConnectWriteTransactionsWaitForOtherProcesses(t *testing.T) {
+func TestConnectWriteTransactionsWaitForOtherProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data.db")
-	a, err := dbConnect(path)
+	a, err := Connect(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := dbConnect(path)
+	b, err := Connect(path)
 	if err != nil {
 		t.Fatal(err)
 	}
