@@ -121,6 +121,7 @@ func Register(app core.App, cfg Config) error {
 	p := &plugin{app: app, cfg: cfg, roomLocks: newKeyedMutex()}
 	p.hub = newHub(p)
 	p.pub = newPublisher(p)
+	app.Store().Set(pluginStoreKey, p)
 
 	bindMessageHooks(p)
 	bindMemberHooks(p)
@@ -148,6 +149,9 @@ func MustRegister(app core.App, cfg Config) {
 	}
 }
 
+// pluginStoreKey is where Register keeps the plugin in the app's store (tests read it).
+const pluginStoreKey = "tangerine.chat"
+
 // plugin is the state of one registered chat extension.
 type plugin struct {
 	app core.App
@@ -162,6 +166,8 @@ type plugin struct {
 	// roomLocks serialise message inserts and their publish per room (see messages.go)
 	roomLocks *keyedMutex
 	held      sync.Map // *core.Record -> room id whose lock the record's create holds
+
+	commits groupCommit // batches the inserts of WebSocket sends (commit.go)
 
 	mu          sync.Mutex
 	started     bool

@@ -97,7 +97,8 @@ func (p *plugin) releaseRoom(record *core.Record) {
 
 // sendMessage stores a message from sender in room and returns it; the hooks publish it.
 // With a clientId that the sender already used in that room it returns the original message
-// and stores nothing.
+// and stores nothing: the unique index on (room, sender, client_id) refuses the insert, and
+// the original is looked up then (resends are rare; a lookup before every insert is not).
 func (p *plugin) sendMessage(room, sender, text, clientId string) (*core.Record, error) {
 	ok, err := isMember(p.app, room, sender)
 	if err != nil {
@@ -105,11 +106,6 @@ func (p *plugin) sendMessage(room, sender, text, clientId string) (*core.Record,
 	}
 	if !ok {
 		return nil, errNotMember
-	}
-	if clientId != "" {
-		if orig := findByClientId(p.app, room, sender, clientId); orig != nil {
-			return orig, nil
-		}
 	}
 	c, err := p.app.FindCachedCollectionByNameOrId(collections.ChatMessages)
 	if err != nil {
@@ -120,8 +116,7 @@ func (p *plugin) sendMessage(room, sender, text, clientId string) (*core.Record,
 	m.Set("sender", sender)
 	m.Set("text", text)
 	m.Set("client_id", clientId)
-	if err := p.app.Save(m); err != nil {
-		// a concurrent resend of the same client_id lost the race on the unique index
+	if err := p.commits.save(p, m); err != nil {
 		if clientId != "" {
 			if orig := findByClientId(p.app, room, sender, clientId); orig != nil {
 				return orig, nil
@@ -133,11 +128,13 @@ func (p *plugin) sendMessage(room, sender, text, clientId string) (*core.Record,
 }
 
 func findByClientId(app core.App, room, sender, clientId string) *core.Record {
-	// note: the common case is a new client_id, so first one indexed lookup of the id alone
-	// (idx_chat_messages_client_id) instead of a records filter, which costs a parse per send
+	// note: the client_id test repeats the condition of the partial unique index
+	// idx_chat_messages_client_id, without which SQLite cannot use that index for a bound
+	// client_id and reads every message of the room instead
 	var id string
 	err := app.DB().Select("id").From(collections.ChatMessages).
 		Where(dbx.HashExp{"room": room, "sender": sender, "client_id": clientId}).
+		AndWhere(dbx.NewExp("[[client_id]] != ''")).
 		Limit(1).Row(&id)
 	if err != nil || id == "" {
 		return nil
