@@ -66,8 +66,8 @@ func (p *plugin) onMessageCreate(e *core.RecordEvent) error {
 	return e.App.RunInTransaction(func(txApp core.App) error {
 		e.App = txApp
 		var last sql.NullString
-		if err := txApp.DB().Select("max([[created]])").From(collections.ChatMessages).
-			Where(dbx.HashExp{"room": room}).Row(&last); err != nil {
+		if err := txApp.DB().NewQuery("SELECT max([[created]]) FROM {{" + collections.ChatMessages + "}} WHERE [[room]] = {:room}").
+			Bind(dbx.Params{"room": room}).Row(&last); err != nil {
 			return err
 		}
 		// note: truncated first, because the database keeps milliseconds
@@ -149,8 +149,9 @@ func findByClientId(app core.App, room, sender, clientId string) *core.Record {
 // isMember reports whether user is a member of room.
 func isMember(app core.App, room, user string) (bool, error) {
 	var n int
-	err := app.DB().Select("count(*)").From(collections.ChatMembers).
-		Where(dbx.HashExp{"room": room, "user": user}).Row(&n)
+	// note: a fixed query text (no query builder), which the connection's statement cache keeps
+	err := app.DB().NewQuery("SELECT count(*) FROM {{" + collections.ChatMembers + "}} WHERE [[room]] = {:room} AND [[user]] = {:user}").
+		Bind(dbx.Params{"room": room, "user": user}).Row(&n)
 	return n > 0, err
 }
 
