@@ -1,6 +1,7 @@
 package sqlitedb
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -59,5 +60,47 @@ func TestConnectWriteTransactionsWaitForOtherProcesses(t *testing.T) {
 	}
 	if err := a.NewQuery("SELECT count(*) FROM t").Row(&n); err != nil || n != 2 {
 		t.Fatalf("Expected 2 rows, got %d (%v)", n, err)
+	}
+}
+
+// TestConnectCheckpointsInTheBackground: a commit's pages reach the database file without
+// another commit crossing SQLite's automatic checkpoint (pushed out to 20,000 pages).
+func TestConnectCheckpointsInTheBackground(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data.db")
+	db, err := Connect(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.DB().SetMaxOpenConns(4) // a read pool (a pool of one is the write pool, skipped)
+	if _, err := db.NewQuery("CREATE TABLE t (b BLOB)").Execute(); err != nil {
+		t.Fatal(err)
+	}
+	err = db.Transactional(func(tx *dbx.Tx) error {
+		for range 64 {
+			if _, err := tx.NewQuery("INSERT INTO t (b) VALUES (randomblob(32768))").Execute(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	if n := size(); n > 1<<20 {
+		t.Fatalf("Expected the 2 MiB still in the WAL right after the commit, the database file has %d bytes", n)
+	}
+	for deadline := time.Now().Add(3 * CheckpointInterval); size() < 2<<20; {
+		if time.Now().After(deadline) {
+			t.Fatalf("Expected the background checkpoint to copy the WAL into the database file within %s; it has %d bytes", 3*CheckpointInterval, size())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
