@@ -81,9 +81,14 @@ func Register(app core.App, cfg Config) error {
 		return se.Next()
 	})
 
-	app.Cron().MustAdd("tangerine_view_marks", "*/10 * * * *", func() {
+	app.Cron().MustAdd("tangerine_feed_cleanup", "*/10 * * * *", func() {
 		if err := f.pruneViewMarks(); err != nil {
 			app.Logger().Warn("Failed to prune view marks", "error", err)
+		}
+		// an index that serves no requests still follows the log, so that it does not fall
+		// behind the clean-up below and have to load again
+		if f.home != nil && f.home.ready.Load() {
+			f.catchUpHome(app)
 		}
 		if err := pruneChangeLog(app, time.Hour); err != nil {
 			app.Logger().Warn("Failed to prune the feed's change log", "error", err)

@@ -70,15 +70,7 @@ func (f *plugin) homeFromIndex(app core.App, me string, p page) (keyQuery, bool)
 			return keyQuery{}, false
 		}
 	}
-	if err := h.catchUp(); err != nil {
-		if errors.Is(err, errBehind) {
-			if h.ready.CompareAndSwap(true, false) {
-				app.Logger().Warn("The home feed index fell behind its change log; loading it again")
-				h.start()
-			}
-		} else {
-			app.Logger().Warn("Failed to read the feed's change log; serving the home feed from SQL", "error", err)
-		}
+	if !f.catchUpHome(app) {
 		return keyQuery{}, false
 	}
 	follows, err := h.follows(me)
@@ -98,6 +90,25 @@ func (f *plugin) homeFromIndex(app core.App, me string, p page) (keyQuery, bool)
 		}
 		return h.page(me, follows, from, lim), nil
 	}}, true
+}
+
+// catchUpHome applies the change log to the home feed index; false when it could not, and the
+// feed must serve from SQL. An index that fell behind the log's clean-up loads again.
+func (f *plugin) catchUpHome(app core.App) bool {
+	h := f.home
+	err := h.catchUp()
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, errBehind):
+		if h.ready.CompareAndSwap(true, false) {
+			app.Logger().Warn("The home feed index fell behind its change log; loading it again")
+			h.start()
+		}
+	default:
+		app.Logger().Warn("Failed to read the feed's change log; serving the home feed from SQL", "error", err)
+	}
+	return false
 }
 
 // manyCandidates reports whether the user and the accounts they follow have more than
