@@ -34,11 +34,6 @@ func main() {
 	app := pocketbase.NewWithConfig(pocketbase.Config{
 		DefaultDev: osutils.IsProbablyGoRun(),
 		DBConnect:  sqlitedb.Connect,
-		// PocketBase keeps 15 idle read connections of at most 120 (we keep 32): under more concurrent
-		// requests than that it closes and reopens connections all the time, each time
-		// losing its statement cache and page cache (a tenth of the home feed's CPU at 32
-		// concurrent requests)
-		DataMaxIdleConns: sqlitedb.MaxIdleConns,
 	})
 
 	var cfg config

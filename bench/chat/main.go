@@ -196,6 +196,8 @@ type targetReport struct {
 	conns      int
 	rssBase    int64 // server RSS before any client, bytes
 	rssIdle    int64 // with every client connected and idle
+	rssHalf    int64 // with the first half of the clients connected and idle
+	half       int   // clients in that first half
 	connectDur time.Duration
 	main       stepResult
 	steps      []stepResult
@@ -207,6 +209,16 @@ func (r targetReport) perIdleConn() float64 {
 		return 0
 	}
 	return float64(r.rssIdle-r.rssBase) / float64(r.conns)
+}
+
+// marginalPerIdleConn is the server memory that the second half of the clients added, per
+// connection, bytes: unlike perIdleConn it leaves out what the first connections cost once
+// (the database pool growing under the connect storm's auth queries, caches, buffers).
+func (r targetReport) marginalPerIdleConn() float64 {
+	if r.conns <= r.half || r.rssHalf == 0 {
+		return 0
+	}
+	return float64(r.rssIdle-r.rssHalf) / float64(r.conns-r.half)
 }
 
 // sustainable is the highest passing rate of the search (0 when none passed or no search).
@@ -227,12 +239,23 @@ func runTarget(target string, srv *server, users []benchUser, rooms [][]int, o o
 
 	log.Printf("%s: connecting %d clients", target, len(users))
 	t := time.Now()
-	var clients []client
-	var err error
-	if target == "sse" {
-		clients, err = connectSSE(srv.base, users, o.connectConc)
-	} else {
-		clients, err = connectWS(srv.base, users, o.connectConc)
+	// in two halves, with a reading between them (see marginalPerIdleConn)
+	connect := func(users []benchUser) ([]client, error) {
+		if target == "sse" {
+			return connectSSE(srv.base, users, o.connectConc)
+		}
+		return connectWS(srv.base, users, o.connectConc)
+	}
+	rep.half = len(users) / 2
+	clients, err := connect(users[:rep.half])
+	first := time.Since(t)
+	if err == nil {
+		time.Sleep(o.settle)
+		rep.rssHalf = srv.rss()
+		t = time.Now()
+		var more []client
+		more, err = connect(users[rep.half:])
+		clients = append(clients, more...)
 	}
 	defer func() {
 		for _, c := range clients {
@@ -244,12 +267,13 @@ func runTarget(target string, srv *server, users []benchUser, rooms [][]int, o o
 	if err != nil {
 		return rep, err
 	}
-	rep.connectDur = time.Since(t)
+	rep.connectDur = first + time.Since(t)
 	rep.conns = len(clients)
 	time.Sleep(o.settle)
 	rep.rssIdle = srv.rss()
-	log.Printf("%s: %d connected in %s; server RSS %s idle (%s before), %.1f KiB per idle connection",
-		target, len(clients), rep.connectDur.Round(time.Millisecond), mib(rep.rssIdle), mib(rep.rssBase), rep.perIdleConn()/1024)
+	log.Printf("%s: %d connected in %s; server RSS %s idle (%s before, %s at half), %.1f KiB per idle connection (marginal %.1f KiB)",
+		target, len(clients), rep.connectDur.Round(time.Millisecond), mib(rep.rssIdle), mib(rep.rssBase), mib(rep.rssHalf),
+		rep.perIdleConn()/1024, rep.marginalPerIdleConn()/1024)
 
 	senders := pickSenders(rooms, o)
 	stepNo := 0

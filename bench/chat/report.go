@@ -16,13 +16,13 @@ func printReport(w io.Writer, report []targetReport, o options, cmdLine string) 
 	}
 	fmt.Fprintf(w, "\n## Chat: %d clients in rooms of %d, %d msg/s for %s (loopback, %d cores)\n\n", o.clients, o.roomSize, o.rate, o.duration, runtime.NumCPU())
 	fmt.Fprintf(w, "Command: `%s`\n\n", cmdLine)
-	fmt.Fprintln(w, "| target | clients | offered msg/s | accepted msg/s | deliveries/s | p50 | p99 | max | lost | server CPU (cores) | server RSS under load | RSS idle (before clients) | RSS per idle connection |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| target | clients | offered msg/s | accepted msg/s | deliveries/s | p50 | p99 | max | lost | server CPU (cores) | server RSS under load | RSS idle (before clients) | RSS per idle connection | marginal (second half) |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range report {
 		m := r.main
-		fmt.Fprintf(w, "| %s | %d | %d | %.0f | %.0f | %s | %s | %s | %s | %.2f | %s | %s (%s) | %.1f KiB |\n",
+		fmt.Fprintf(w, "| %s | %d | %d | %.0f | %.0f | %s | %s | %s | %s | %.2f | %s | %s (%s) | %.1f KiB | %.1f KiB |\n",
 			names[r.target], r.conns, m.rate, m.achieved, m.deliveriesPerSec, ms(m.p50), ms(m.p99), ms(m.maxLat),
-			lostCell(m), m.cpu, mib(m.rss), mib(r.rssIdle), mib(r.rssBase), r.perIdleConn()/1024)
+			lostCell(m), m.cpu, mib(m.rss), mib(r.rssIdle), mib(r.rssBase), r.perIdleConn()/1024, r.marginalPerIdleConn()/1024)
 	}
 
 	searched := false
@@ -71,8 +71,8 @@ func printReport(w io.Writer, report []targetReport, o options, cmdLine string) 
 	for _, r := range report {
 		if r.target != "sse" && r.perIdleConn() > 0 {
 			capacity := float64(int64(2<<30)-r.rssBase) / r.perIdleConn()
-			fmt.Fprintf(w, "- %s: %d idle connections measured, %.1f KiB each; extrapolated, one process holds about %.0f idle connections within 2 GiB\n",
-				names[r.target], r.conns, r.perIdleConn()/1024, capacity)
+			fmt.Fprintf(w, "- %s: %d idle connections measured, %.1f KiB each (the second half added %.1f KiB each); extrapolated, one process holds about %.0f idle connections within 2 GiB\n",
+				names[r.target], r.conns, r.perIdleConn()/1024, r.marginalPerIdleConn()/1024, capacity)
 		}
 	}
 	fmt.Fprintf(w, "- disconnects during the run: %d; the clients run on the same machine and share its %d cores with the server\n", disconnects.Load(), runtime.NumCPU())

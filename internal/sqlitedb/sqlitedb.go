@@ -68,9 +68,6 @@ func checkpoint(db *sql.DB, interval time.Duration) {
 	}
 }
 
-// MaxIdleConns is how many idle connections the read pool keeps (PocketBase's default is 15).
-const MaxIdleConns = 32
-
 // pragmas are core.DefaultDBConnect's pragmas (busy_timeout first, see there) plus
 // wal_autocheckpoint (see checkpoint) and _txlock.
 const pragmas = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=journal_size_limit(200000000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32000)&_pragma=wal_autocheckpoint(20000)&_defensive=1&_txlock=immediate"
