@@ -304,11 +304,7 @@ func (h *homeIndex) apply(c *change) {
 			return
 		}
 		k := postKey{ms, c.newId.String}
-		a := h.byUser[c.newUser.String]
-		if a == nil {
-			a = &authorKeys{}
-			h.byUser[c.newUser.String] = a
-		}
+		a := h.author(c.newUser.String)
 		if a.remove(k) {
 			h.posts--
 		}
