@@ -98,33 +98,10 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 		}
 	}
 
-	// The secondary indexes are dropped while loading and built again afterwards (a sort
-	// instead of random b-tree inserts); their definitions come from the migration. So are
-	// the triggers (the feed's change log): the home feed index loads the seeded posts
-	// whole when the server starts, and 16M change rows would only double the load.
-	type index struct{ name, sql string }
-	var indexes []index
-	rows, err := db.Query(`SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL AND tbl_name IN ('posts', 'follows', 'post_likes') ORDER BY type = 'trigger'`)
+	// indexes and triggers are built again after the load (benchkit.DropDerived)
+	derived, err := benchkit.DropDerived(db, "posts", "follows", "post_likes")
 	if err != nil {
 		return nil, err
-	}
-	for rows.Next() {
-		var ix index
-		if err := rows.Scan(&ix.name, &ix.sql); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		indexes = append(indexes, ix)
-	}
-	rows.Close()
-	for _, ix := range indexes {
-		kind := "INDEX"
-		if strings.HasPrefix(strings.ToUpper(ix.sql), "CREATE TRIGGER") {
-			kind = "TRIGGER"
-		}
-		if _, err := db.Exec(`DROP ` + kind + ` "` + ix.name + `"`); err != nil {
-			return nil, err
-		}
 	}
 
 	U, P := cfg.users, cfg.posts
@@ -317,13 +294,9 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 		return nil, err
 	}
 
-	log.Printf("seed: rows written %s; building %d indexes and triggers", time.Since(start).Round(time.Second), len(indexes))
-	for _, ix := range indexes {
-		t := time.Now()
-		if _, err := db.Exec(ix.sql); err != nil {
-			return nil, fmt.Errorf("%s: %w", ix.sql, err)
-		}
-		log.Printf("seed: index %s built in %s", ix.name, time.Since(t).Round(time.Millisecond))
+	log.Printf("seed: rows written %s; building %d indexes and triggers", time.Since(start).Round(time.Second), len(derived))
+	if err := benchkit.RestoreDerived(db, derived); err != nil {
+		return nil, err
 	}
 	if analyze {
 		t := time.Now()

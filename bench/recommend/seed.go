@@ -118,27 +118,10 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 		}
 	}
 
-	// The secondary indexes are dropped while loading and built again afterwards; their
-	// definitions come from the migration.
-	type index struct{ name, sql string }
-	var indexes []index
-	rows, err := db.Query(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('posts', 'follows', 'post_likes', 'post_views')`)
+	// indexes and triggers are built again after the load (benchkit.DropDerived)
+	derived, err := benchkit.DropDerived(db, "posts", "follows", "post_likes", "post_views")
 	if err != nil {
 		return nil, err
-	}
-	for rows.Next() {
-		var ix index
-		if err := rows.Scan(&ix.name, &ix.sql); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		indexes = append(indexes, ix)
-	}
-	rows.Close()
-	for _, ix := range indexes {
-		if _, err := db.Exec(`DROP INDEX "` + ix.name + `"`); err != nil {
-			return nil, err
-		}
 	}
 
 	U, P, T := cfg.users, cfg.posts, len(topics)
@@ -364,11 +347,9 @@ func seed(dbPath string, cfg seedConfig, analyze bool) (*seedStats, error) {
 		return nil, err
 	}
 
-	log.Printf("seed: rows written %s; building %d indexes", time.Since(start).Round(time.Second), len(indexes))
-	for _, ix := range indexes {
-		if _, err := db.Exec(ix.sql); err != nil {
-			return nil, fmt.Errorf("%s: %w", ix.sql, err)
-		}
+	log.Printf("seed: rows written %s; building %d indexes and triggers", time.Since(start).Round(time.Second), len(derived))
+	if err := benchkit.RestoreDerived(db, derived); err != nil {
+		return nil, err
 	}
 	if analyze {
 		if _, err := db.Exec("ANALYZE"); err != nil {
