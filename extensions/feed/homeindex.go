@@ -4,7 +4,6 @@ import (
 	"container/heap"
 	"database/sql"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -36,7 +35,6 @@ type homeIndex struct {
 	app core.App
 
 	ready  atomic.Bool  // loaded and caught up; until then the feed uses its SQL plans
-	broken atomic.Bool  // the change log is missing: never ready
 	loads  atomic.Int64 // completed loads (tests)
 	served atomic.Int64 // pages served (tests)
 	maxFol int          // most follow lists cached
@@ -120,7 +118,7 @@ func (h *homeIndex) start() {
 	go func() {
 		t := time.Now()
 		if err := h.load(); err != nil {
-			if h.broken.Load() {
+			if errors.Is(err, errNoChangeLog) {
 				h.app.Logger().Warn("The home feed serves from SQL only: its change log is missing (run the migrations)", "error", err)
 			} else {
 				h.app.Logger().Error("Failed to load the home feed index; the feed serves from SQL", "error", err)
@@ -160,8 +158,7 @@ func (h *homeIndex) load() error {
 		return err
 	}
 	if exists == 0 {
-		h.broken.Store(true)
-		return fmt.Errorf("table %s not found", changeLogTable)
+		return errNoChangeLog
 	}
 
 	rows, err := db.NewQuery("SELECT [[user]], [[created]], [[id]] FROM {{" + collections.Posts + "}} WHERE [[status]] = {:published}").
@@ -233,6 +230,10 @@ type change struct {
 	oldId, oldUser, oldCreated           sql.NullString
 	newId, newUser, newCreated, newState sql.NullString
 }
+
+// errNoChangeLog: the database has no change log (its migration did not run); the index never
+// loads.
+var errNoChangeLog = errors.New("feed: table " + changeLogTable + " not found")
 
 // errBehind: the change log no longer holds the rows past the index's position.
 var errBehind = errors.New("feed: the home index fell behind its change log")
