@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -33,4 +34,11 @@ func HomeIndexLoads(app core.App) int64 {
 func HomeIndexServed(app core.App) int64 {
 	h, _ := app.Store().Get(homeIndexKey).(*homeIndex)
 	return h.served.Load()
+}
+
+// OnHomeIndexLoad makes app's home feed index call fn at the start of each load, with the
+// context that stopping the index cancels. Set it before the app serves.
+func OnHomeIndexLoad(app core.App, fn func(ctx context.Context)) {
+	h, _ := app.Store().Get(homeIndexKey).(*homeIndex)
+	h.loadStarted = fn
 }

@@ -67,6 +67,11 @@ func Register(app core.App, cfg Config) error {
 	if !cfg.HomeFromSQL {
 		f.home = newHomeIndex(app, cfg.FollowListCache)
 		app.Store().Set(homeIndexKey, f.home)
+		// a load still running when the app closes its database would read a closed handle
+		app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
+			f.home.stop()
+			return e.Next()
+		})
 	}
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {

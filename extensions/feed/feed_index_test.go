@@ -1,8 +1,10 @@
 package feed_test
 
 import (
+	"context"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,4 +92,32 @@ func TestHomeIndexSeesEveryWriter(t *testing.T) {
 	}
 	feed.WaitHomeIndex(t, app, loads+1)
 	home("sqlpost00000003", "sqlpost00000002", p2.Id)
+}
+
+// TestHomeIndexLoadEndsBeforeTheDatabaseCloses holds the index's background load until the app
+// is torn down: the terminate hook must cancel it and wait for it, since a load that went on
+// reading would use the closed database (a nil pointer panic in PocketBase's DB builder).
+func TestHomeIndexLoadEndsBeforeTheDatabaseCloses(t *testing.T) {
+	var cancelled, finished atomic.Bool
+	t.Run("app", func(t *testing.T) {
+		app := testapp.New(t)
+		entered := make(chan struct{})
+		feed.OnHomeIndexLoad(app, func(ctx context.Context) {
+			defer finished.Store(true)
+			close(entered)
+			select {
+			case <-ctx.Done():
+				cancelled.Store(true)
+			case <-time.After(5 * time.Second):
+			}
+		})
+		testapp.Serve(t, app)
+		<-entered
+	}) // the app's clean-up (its terminate event) runs here
+	if !finished.Load() {
+		t.Fatal("Expected the app's clean-up to wait for the home feed index's load")
+	}
+	if !cancelled.Load() {
+		t.Fatal("Expected the app's clean-up to cancel the home feed index's load")
+	}
 }

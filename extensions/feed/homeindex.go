@@ -2,6 +2,7 @@ package feed
 
 import (
 	"container/heap"
+	"context"
 	"database/sql"
 	"errors"
 	"slices"
@@ -44,6 +45,16 @@ type homeIndex struct {
 	fol    map[string][]*authorKeys // follow lists (the followed authors, without the user)
 	folGen uint64                   // bumped by every follow change applied
 	posts  int
+
+	// the background loads' lifetime: stop cancels them and waits, before the app closes its
+	// database (a load still reading then would use a closed handle)
+	ctx     context.Context
+	cancel  context.CancelFunc
+	life    sync.Mutex // guards stopped and loaders.Add
+	stopped bool
+	loaders sync.WaitGroup
+	// tests: called at the start of each load, with the loads' context
+	loadStarted func(ctx context.Context)
 
 	syncMu  sync.Mutex   // one catch-up at a time
 	arrived atomic.Int64 // catch-up requests so far
@@ -110,14 +121,26 @@ func formatKeyTime(ms int64) string {
 }
 
 func newHomeIndex(app core.App, maxFollowLists int) *homeIndex {
-	return &homeIndex{app: app, maxFol: maxFollowLists}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &homeIndex{app: app, maxFol: maxFollowLists, ctx: ctx, cancel: cancel}
 }
 
 // start loads the index in the background; the feed uses its SQL plans until it is ready.
+// After stop it does nothing.
 func (h *homeIndex) start() {
+	h.life.Lock()
+	defer h.life.Unlock()
+	if h.stopped {
+		return
+	}
+	h.loaders.Add(1)
 	go func() {
+		defer h.loaders.Done()
 		t := time.Now()
 		if err := h.load(); err != nil {
+			if h.ctx.Err() != nil {
+				return // stopped: the app is shutting down
+			}
 			if errors.Is(err, errNoChangeLog) {
 				h.app.Logger().Warn("The home feed serves from SQL only: its change log is missing (run the migrations)", "error", err)
 			} else {
@@ -132,29 +155,40 @@ func (h *homeIndex) start() {
 	}()
 }
 
+// stop cancels a load in progress and waits for it to end. The app's terminate hook calls it,
+// before the database is closed.
+func (h *homeIndex) stop() {
+	h.life.Lock()
+	h.stopped = true
+	h.life.Unlock()
+	h.cancel()
+	h.loaders.Wait()
+}
+
 // load reads every published post's key and replaces the index with them.
 func (h *homeIndex) load() error {
 	h.ready.Store(false)
 	h.syncMu.Lock()
 	defer h.syncMu.Unlock()
-	// note: one handle for the whole load, which runs in the background and may outlive the
-	// app (tests clean up apps that are still loading): then its queries fail, nothing panics
-	db := h.app.DB()
-	if db == nil {
-		return errors.New("feed: the app has no database")
+	if h.loadStarted != nil {
+		h.loadStarted(h.ctx)
 	}
+	if err := h.ctx.Err(); err != nil {
+		return err
+	}
+	db := h.app.DB()
 
 	// the log position first, the posts second: the changes between the two are then applied
 	// twice, which is harmless (applying a change sets the post's final state)
 	var seq sql.NullInt64
 	err := db.NewQuery("SELECT [[seq]] FROM sqlite_sequence WHERE [[name]] = {:t}").
-		Bind(dbx.Params{"t": changeLogTable}).Row(&seq)
+		WithContext(h.ctx).Bind(dbx.Params{"t": changeLogTable}).Row(&seq)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
 	var exists int
 	if err := db.NewQuery("SELECT count(*) FROM sqlite_master WHERE [[type]] = 'table' AND [[name]] = {:t}").
-		Bind(dbx.Params{"t": changeLogTable}).Row(&exists); err != nil {
+		WithContext(h.ctx).Bind(dbx.Params{"t": changeLogTable}).Row(&exists); err != nil {
 		return err
 	}
 	if exists == 0 {
@@ -162,7 +196,7 @@ func (h *homeIndex) load() error {
 	}
 
 	rows, err := db.NewQuery("SELECT [[user]], [[created]], [[id]] FROM {{" + collections.Posts + "}} WHERE [[status]] = {:published}").
-		Bind(dbx.Params{"published": collections.StatusPublished}).Rows()
+		WithContext(h.ctx).Bind(dbx.Params{"published": collections.StatusPublished}).Rows()
 	if err != nil {
 		return err
 	}
