@@ -31,10 +31,10 @@ import (
 )
 
 func main() {
-	app := pocketbase.NewWithConfig(pocketbase.Config{
-		DefaultDev: osutils.IsProbablyGoRun(),
-		DBConnect:  sqlitedb.Connect,
-	})
+	app, err := newApp("", osutils.IsProbablyGoRun())
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	var cfg config
 	cfg.bindFlags(app)
@@ -94,6 +94,23 @@ func main() {
 	if err := app.Start(); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// newApp is the PocketBase app with Tangerine's database settings; dataDir "" is PocketBase's
+// default (--dir, else pb_data beside the binary); dev is PocketBase's dev mode (SQL logged).
+func newApp(dataDir string, dev bool) (*pocketbase.PocketBase, error) {
+	readConns, err := sqlitedb.ReadConns()
+	if err != nil {
+		return nil, err
+	}
+	return pocketbase.NewWithConfig(pocketbase.Config{
+		DefaultDev:     dev,
+		DefaultDataDir: dataDir,
+		DBConnect:      sqlitedb.Connect,
+		// one fixed pool: connections are kept, not opened and closed per burst (see ReadConns)
+		DataMaxOpenConns: readConns,
+		DataMaxIdleConns: readConns,
+	}), nil
 }
 
 // servePublic serves the web client in pb_public at /.

@@ -4,6 +4,10 @@ package sqlitedb
 
 import (
 	"database/sql"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,3 +77,29 @@ func checkpoint(db *sql.DB, interval time.Duration) {
 const pragmas = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=journal_size_limit(200000000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32000)&_pragma=wal_autocheckpoint(20000)&_defensive=1&_txlock=immediate"
 
 var _ core.DBConnectFunc = Connect
+
+// ReadConnsEnv names the environment variable that sizes the read pool (see ReadConns).
+const ReadConnsEnv = "TANGERINE_DB_READ_CONNS"
+
+// ReadConns is the size of the read pool of data.db: its most open connections and also its
+// most idle ones (core.BaseAppConfig.DataMaxOpenConns and DataMaxIdleConns). It is read from
+// TANGERINE_DB_READ_CONNS, by default 4 × GOMAXPROCS (at least 4).
+//
+// PocketBase's defaults (120 open, 15 idle) suit a handful of concurrent readers. Under more
+// (the home feed with 32 clients) the pool opens connections past the 15 idle ones and closes
+// them again as soon as they are returned: every such connection parses the schema again (a
+// quarter of the feed's CPU went to sqlite3InitCallback) and starts with an empty statement
+// cache (internal/stmtcache) and an empty page cache. SQLite reads run on the CPU, so more
+// connections than a few per core only queue inside SQLite instead of in the pool; a pool
+// whose idle size equals its open size keeps every connection it opens.
+func ReadConns() (int, error) {
+	v := strings.TrimSpace(os.Getenv(ReadConnsEnv))
+	if v == "" {
+		return max(4, 4*runtime.GOMAXPROCS(0)), nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, fmt.Errorf("%s must be an integer from 1 to 1000, got %q", ReadConnsEnv, v)
+	}
+	return n, nil
+}
