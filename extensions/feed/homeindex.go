@@ -369,7 +369,7 @@ func (h *homeIndex) follows(user string) ([]*authorKeys, error) {
 		return list, nil
 	}
 	var ids []string
-	err := h.app.DB().NewQuery("SELECT [[following]] FROM {{" + collections.Follows + "}} WHERE [[follower]] = {:me}").
+	err := h.app.DB().NewQuery("SELECT [[following]] FROM {{" + collections.Follows + "}} WHERE [[follower]] = " + unplanned("me")).
 		Bind(dbx.Params{"me": user}).Column(&ids)
 	if err != nil {
 		return nil, err
