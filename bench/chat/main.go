@@ -562,19 +562,7 @@ func (s *server) stop() {
 }
 
 // rss is the server's resident set (VmRSS), in bytes.
-func (s *server) rss() int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}
+func (s *server) rss() int64 { return benchkit.ProcRSS(s.cmd.Process.Pid) }
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat's times (100 on Linux).
 const clockTicks = 100

@@ -148,6 +148,7 @@ type loadResult struct {
 	elapsed   time.Duration
 	errs      []string
 	serverCPU time.Duration // CPU time the server process used during the timed load
+	serverRSS int64         // the server's resident set when the timed load ended, bytes
 	loadavg   string        // /proc/loadavg when the timed load ended (other work on the machine)
 }
 

@@ -260,6 +260,7 @@ func main() {
 		cpu0 := benchkit.ProcCPU(srv.Process.Pid)
 		r := run(client, t, sample, lc, true)
 		r.serverCPU = benchkit.ProcCPU(srv.Process.Pid) - cpu0
+		r.serverRSS = benchkit.ProcRSS(srv.Process.Pid)
 		r.loadavg = benchkit.LoadAvg()
 		log.Printf("%s: %d requests in %s", t.name, len(r.samples), r.elapsed.Round(time.Millisecond))
 		for _, e := range r.errs {
@@ -515,8 +516,8 @@ func report(w *os.File, cmdLine string, st *seedStats, sampled []benchUser, resu
 		if ok := s.n - s.errors; ok > 0 {
 			per = float64(r.serverCPU.Microseconds()) / 1000 / float64(ok)
 		}
-		fmt.Fprintf(w, "- %s: server process CPU %.1f s over %.1f s of load = %.2f ms CPU per successful request; load average at the end: %s\n",
-			r.target, r.serverCPU.Seconds(), r.elapsed.Seconds(), per, r.loadavg)
+		fmt.Fprintf(w, "- %s: server process CPU %.1f s over %.1f s of load = %.2f ms CPU per successful request; RSS at the end %d MiB; load average at the end: %s\n",
+			r.target, r.serverCPU.Seconds(), r.elapsed.Seconds(), per, r.serverRSS>>20, r.loadavg)
 	}
 	for _, r := range results {
 		if r.target != "custom" {

@@ -52,3 +52,18 @@ func NewClient(conns int) *http.Client {
 	}
 	return &http.Client{Transport: tr, Timeout: 120 * time.Second}
 }
+
+// ProcRSS is the resident set (VmRSS) of process pid in bytes (Linux; 0 elsewhere).
+func ProcRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
