@@ -55,7 +55,7 @@ func main() {
 		S3:                 cfg.s3(),
 		ReportThreshold:    cfg.reportThreshold,
 	})
-	feed.MustRegister(app, feed.Config{})
+	feed.MustRegister(app, feed.Config{ItemCache: cfg.feedItemCache()})
 	broker, brokerKind := cfg.broker()
 	chat.MustRegister(app, chat.Config{Broker: broker})
 
@@ -140,6 +140,7 @@ type config struct {
 	embedderURL     string
 	embedderModel   string
 	embedderDim     int
+	feedCache       int
 }
 
 func (c *config) bindFlags(app *pocketbase.PocketBase) {
@@ -161,9 +162,20 @@ func (c *config) bindFlags(app *pocketbase.PocketBase) {
 		os.Getenv("TANGERINE_EMBEDDER_MODEL"), "embeddings model name (with --embedder=http)")
 	app.RootCmd.PersistentFlags().IntVar(&c.embedderDim, "embedderDim",
 		envInt("TANGERINE_EMBEDDER_DIM", 384), "embedding dimension of the model (with --embedder=http)")
+	app.RootCmd.PersistentFlags().IntVar(&c.feedCache, "feedCache",
+		envCount("TANGERINE_FEED_CACHE", feed.DefaultItemCache),
+		"posts whose rendered JSON the home feed keeps in memory, with up to half as many authors (0: none)")
 	app.RootCmd.PersistentFlags().IntVar(&c.reportThreshold, "reportThreshold",
 		envInt("TANGERINE_REPORT_THRESHOLD", hooks.DefaultReportThreshold),
 		"distinct open reports that hide a post, comment or product at once")
+}
+
+// feedItemCache is feed.Config.ItemCache: 0 there is the default, off is negative.
+func (c *config) feedItemCache() int {
+	if c.feedCache <= 0 {
+		return -1
+	}
+	return c.feedCache
 }
 
 func (c *config) rateLimits() bool {
@@ -204,6 +216,19 @@ func envInt(key string, def int) int {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
 		log.Fatalf("%s must be a positive integer, got %q", key, v)
+	}
+	return n
+}
+
+// envCount is envInt that also accepts 0.
+func envCount(key string, def int) int {
+	v := strings.TrimSpace(os.Getenv(key))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		log.Fatalf("%s must be a whole number (0 or more), got %q", key, v)
 	}
 	return n
 }

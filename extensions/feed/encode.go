@@ -358,3 +358,88 @@ func appendEscaped(b []byte, c byte) []byte {
 	}
 	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 }
+
+// itemTemplate is a post's JSON object without the values of its expand and liked keys,
+// which are filled in per request (the author's JSON, the caller's like): the item cache
+// (itemcache.go) keeps it.
+type itemTemplate struct {
+	json []byte
+	// where the expand and the liked key go, in that order (keys are sorted: "expand" <
+	// "liked"), and whether a comma goes before each; the key after a hole already has its
+	// comma in json, as if the hole's key had been written
+	at   [2]int
+	lead [2]bool
+}
+
+// appendTemplate renders the template of a post whose selected columns are cols. ok is false
+// when the encoder has no expand or no liked key.
+func (enc *recordEncoder) appendTemplate(b []byte, cols []sql.RawBytes) (itemTemplate, bool, error) {
+	start := len(b)
+	var t itemTemplate
+	holes := 0
+	b = append(b, '{')
+	first := true
+	for _, k := range enc.keys {
+		if k.kind == outEmail && !enc.emailVisible(cols) {
+			continue // posts have no email; kept for symmetry with appendRecord
+		}
+		if k.kind == outExpand || k.kind == outLiked {
+			want := 0
+			if k.kind == outLiked {
+				want = 1
+			}
+			if holes != want {
+				return t, false, nil
+			}
+			t.at[holes], t.lead[holes] = len(b)-start, !first
+			holes++
+			first = false
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, k.key...)
+		var err error
+		switch k.kind {
+		case outField, outEmail:
+			b, err = enc.fields[k.col].appendValue(b, cols[k.col])
+		case outCollectionId:
+			b = appendString(b, enc.coll.Id)
+		case outCollectionName:
+			b = appendString(b, enc.coll.Name)
+		}
+		if err != nil {
+			return t, false, err
+		}
+	}
+	if holes != 2 {
+		return t, false, nil
+	}
+	b = append(b, '}')
+	t.json = b[start:]
+	return t, true, nil
+}
+
+// appendItem appends the post of template t with its expand ({"user": author}, or {} when
+// author is nil) and liked values: the bytes appendRecord writes for the same columns.
+func appendItem(b []byte, t *itemTemplate, author []byte, liked bool) []byte {
+	b = append(b, t.json[:t.at[0]]...)
+	if t.lead[0] {
+		b = append(b, ',')
+	}
+	b = append(b, `"expand":{`...)
+	if author != nil {
+		b = append(b, `"user":`...)
+		b = append(b, author...)
+	}
+	b = append(b, '}')
+	b = append(b, t.json[t.at[0]:t.at[1]]...)
+	if t.lead[1] {
+		b = append(b, ',')
+	}
+	b = append(b, `"liked":`...)
+	b = strconv.AppendBool(b, liked)
+	return append(b, t.json[t.at[1]:]...)
+}

@@ -42,3 +42,18 @@ func OnHomeIndexLoad(app core.App, fn func(ctx context.Context)) {
 	h, _ := app.Store().Get(homeIndexKey).(*homeIndex)
 	h.loadStarted = fn
 }
+
+// ItemCacheCounts is how many posts app's home feed found in its item cache, and did not.
+func ItemCacheCounts(app core.App) (hits, misses int64) {
+	h, _ := app.Store().Get(homeIndexKey).(*homeIndex)
+	return h.items.hits.Load(), h.items.misses.Load()
+}
+
+// WithoutItemCache makes app's home feed render from its rows until the returned func is
+// called. No page may be in flight meanwhile.
+func WithoutItemCache(app core.App) (restore func()) {
+	h, _ := app.Store().Get(homeIndexKey).(*homeIndex)
+	items := h.items
+	h.items = nil
+	return func() { h.items = items }
+}

@@ -79,7 +79,7 @@ func (f *plugin) homeFromIndex(app core.App, me string, p page) (keyQuery, bool)
 		return keyQuery{}, false
 	}
 	h.served.Add(1)
-	return keyQuery{mem: func(after *cursor, lim int) ([]postKey, error) {
+	return keyQuery{items: h.items, mem: func(after *cursor, lim int) ([]postKey, error) {
 		var from *postKey
 		if after != nil {
 			k, ok := cursorKey(after)
@@ -171,7 +171,7 @@ func (f *plugin) feedTag(e *core.RequestEvent) error {
 func (f *plugin) respondPage(e *core.RequestEvent, p page, plans ...keyQuery) error {
 	s := sinkPool.Get().(*pageSink)
 	defer s.release()
-	*s = pageSink{buf: s.buf[:0], out: s.out[:0], dest: s.dest, cols: s.cols, ids: s.ids[:0]}
+	*s = pageSink{buf: s.buf[:0], out: s.out[:0], dest: s.dest, cols: s.cols, ids: s.ids[:0], scratch: s.scratch}
 	superuser := e.Auth != nil && e.Auth.IsSuperuser()
 	if e.Auth != nil && !superuser {
 		s.viewer, s.liked = e.Auth.Id, true

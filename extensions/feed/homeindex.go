@@ -33,7 +33,8 @@ const changeLogTable = "_feed_changes"
 //
 // Memory: about 40 bytes per published post, plus 8 bytes per cached follow.
 type homeIndex struct {
-	app core.App
+	app   core.App
+	items *itemCache // nil: off
 
 	ready  atomic.Bool  // loaded and caught up; until then the feed uses its SQL plans
 	loads  atomic.Int64 // completed loads (tests)
@@ -120,9 +121,9 @@ func formatKeyTime(ms int64) string {
 	return time.UnixMilli(ms).UTC().Format(types.DefaultDateLayout)
 }
 
-func newHomeIndex(app core.App, maxFollowLists int) *homeIndex {
+func newHomeIndex(app core.App, maxFollowLists int, items *itemCache) *homeIndex {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &homeIndex{app: app, maxFol: maxFollowLists, ctx: ctx, cancel: cancel}
+	return &homeIndex{app: app, items: items, maxFol: maxFollowLists, ctx: ctx, cancel: cancel}
 }
 
 // start loads the index in the background; the feed uses its SQL plans until it is ready.
@@ -193,6 +194,10 @@ func (h *homeIndex) load() error {
 	}
 	if exists == 0 {
 		return errNoChangeLog
+	}
+	if h.items != nil {
+		// the changes since the last position applied may be gone from the log
+		h.items.reset(seq.Int64)
 	}
 
 	rows, err := db.NewQuery("SELECT [[user]], [[created]], [[id]] FROM {{" + collections.Posts + "}} WHERE [[status]] = {:published}").
@@ -303,12 +308,16 @@ func (h *homeIndex) catchUpLocked(db dbx.Builder) error {
 		if changes[0].seq != from+1 {
 			return errBehind
 		}
+		last := changes[len(changes)-1].seq
 		h.mu.Lock()
 		for i := range changes {
 			h.apply(&changes[i])
 		}
-		h.seq = changes[len(changes)-1].seq
+		h.seq = last
 		h.mu.Unlock()
+		if h.items != nil {
+			h.items.invalidate(changes, last)
+		}
 		if len(changes) < batch {
 			return nil
 		}

@@ -25,9 +25,13 @@ import (
 //
 // mem, when set, replaces build: the page's keys come from the home feed's in-memory index
 // (at most lim, strictly after the cursor), and the query only reads their rows.
+//
+// items, with mem, is the home feed's item cache: pages that the fast encoders render take
+// their items from it (runCachedPage).
 type keyQuery struct {
 	build         func(after *cursor) (string, dbx.Params)
 	mem           func(after *cursor, lim int) ([]postKey, error)
+	items         *itemCache
 	statusChecked bool
 }
 
@@ -189,6 +193,8 @@ type pageSink struct {
 	extras itemExtras     // scratch
 	dest   []any          // scratch
 	cols   []sql.RawBytes // scratch
+
+	scratch cachedScratch // runCachedPage's
 }
 
 func (s *pageSink) reset() {
@@ -197,6 +203,9 @@ func (s *pageSink) reset() {
 
 // runPage fills s with the page of q after p.after: limit items, and whether more follow.
 func runPage(app core.App, q keyQuery, p page, s *pageSink) error {
+	if q.mem != nil && q.items != nil && s.fast && s.liked {
+		return runCachedPage(app, q, p, s)
+	}
 	after := p.after
 	for {
 		need := p.limit + 1 - s.n
@@ -349,5 +358,6 @@ func (s *pageSink) release() {
 		return
 	}
 	s.enc, s.ids = nil, s.ids[:0]
+	s.scratch.clear()
 	sinkPool.Put(s)
 }

@@ -1,0 +1,425 @@
+package feed
+
+import (
+	"database/sql"
+	"errors"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
+
+	"github.com/tangerine-market/tangerine/collections"
+)
+
+// itemCache keeps the rendered JSON of recently served posts (as templates without their
+// expand and liked values) and of their authors, so that a home page served by the in-memory
+// index usually reads nothing but the caller's likes from the database. Reading 21 post rows
+// and their authors by id was most of a page's cost: about 100 B-tree descents.
+//
+// Freshness comes from the feed's change log, which the index applies before every page:
+//   - a post's entry is dropped by every change of the post except a change of views_count
+//     alone (the views route's, one per viewer and post every 30 minutes, the most frequent
+//     write of all); every save through PocketBase (which bumps `updated`), every like,
+//     comment, status change and delete, by any process or by plain SQL, is logged;
+//   - an author's entry is dropped by every change of their user row, counters included;
+//   - every entry also expires TTL after it was read (Config.ItemTTL), which bounds how far
+//     behind views_count can be.
+//
+// A page renders the same bytes from the cache as from the rows (the tests compare them).
+//
+// An entry is only stored when no change it could miss was applied meanwhile: the query that
+// reads the rows also reads the change log's position in the same snapshot (snap), and the
+// entry is stored only if the cache has not applied changes past snap. A change past snap is
+// then applied later and drops the entry.
+type itemCache struct {
+	ttl        time.Duration
+	maxPosts   int
+	maxAuthors int
+
+	mu      sync.RWMutex
+	seq     int64         // the change log position whose changes have been applied
+	enc     *itemEncoders // the encoders the entries were rendered with
+	posts   map[string]*cachedPost
+	authors map[string]*cachedAuthor
+
+	hits, misses atomic.Int64 // posts found and not found (tests, metrics)
+}
+
+// cachedPost is a published post's rendered template.
+type cachedPost struct {
+	tmpl    itemTemplate
+	author  string // the author's id; "" when the post has no author row
+	created string // the post's created, as the page cursor writes it
+	expires int64  // unix ns
+}
+
+// cachedAuthor is an author's rendered JSON, as anyone sees it and as they see themselves
+// (with their email).
+type cachedAuthor struct {
+	public, own []byte
+	expires     int64
+}
+
+func newItemCache(maxPosts int, ttl time.Duration) *itemCache {
+	return &itemCache{
+		ttl:        ttl,
+		maxPosts:   maxPosts,
+		maxAuthors: max(1, maxPosts/2),
+		posts:      map[string]*cachedPost{},
+		authors:    map[string]*cachedAuthor{},
+	}
+}
+
+// reset empties the cache and sets its change log position (a load of the index).
+func (c *itemCache) reset(seq int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq = seq
+	clear(c.posts)
+	clear(c.authors)
+}
+
+// invalidate drops the entries that changes touch and advances the position to seq.
+func (c *itemCache) invalidate(changes []change, seq int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range changes {
+		ch := &changes[i]
+		switch ch.kind {
+		case "p", "c":
+			delete(c.posts, ch.oldId.String)
+			delete(c.posts, ch.newId.String)
+		case "u":
+			delete(c.authors, ch.oldId.String)
+			delete(c.authors, ch.newId.String)
+		}
+	}
+	c.seq = max(c.seq, seq)
+}
+
+// lookup fills posts[i] with the entry of ids[i] (nil: not cached, expired or rendered by
+// other encoders).
+func (c *itemCache) lookup(enc *itemEncoders, ids []string, posts []*cachedPost, now int64) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	same := c.enc == enc
+	var hits int64
+	for i, id := range ids {
+		posts[i] = nil
+		if !same {
+			continue
+		}
+		if e := c.posts[id]; e != nil && e.expires > now {
+			posts[i] = e
+			hits++
+		}
+	}
+	c.hits.Add(hits)
+	c.misses.Add(int64(len(ids)) - hits)
+}
+
+// lookupAuthors fills authors[i] with the entry of the author of posts[i] (nil: none needed,
+// or not cached).
+func (c *itemCache) lookupAuthors(enc *itemEncoders, posts []*cachedPost, authors []*cachedAuthor, now int64) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for i, p := range posts {
+		authors[i] = nil
+		if p == nil || p.author == "" || c.enc != enc {
+			continue
+		}
+		if e := c.authors[p.author]; e != nil && e.expires > now {
+			authors[i] = e
+		}
+	}
+}
+
+// store adds the entries read at change log position snap, unless changes past snap have
+// been applied (they may have changed what was read), or the encoders changed meanwhile.
+func (c *itemCache) store(enc *itemEncoders, snap int64, posts map[string]*cachedPost, authors map[string]*cachedAuthor) {
+	if len(posts) == 0 && len(authors) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seq > snap {
+		return
+	}
+	if c.enc != enc {
+		c.enc = enc
+		clear(c.posts)
+		clear(c.authors)
+	}
+	makeRoom(c.posts, c.maxPosts, len(posts))
+	for id, e := range posts {
+		c.posts[id] = e
+	}
+	makeRoom(c.authors, c.maxAuthors, len(authors))
+	for id, e := range authors {
+		c.authors[id] = e
+	}
+}
+
+// makeRoom drops entries of m, about a tenth of max at a time (random ones: Go's map order
+// is random), until n more fit.
+func makeRoom[V any](m map[string]V, limit, n int) {
+	if len(m)+n <= limit {
+		return
+	}
+	drop := len(m) + n - limit + limit/10
+	for k := range m {
+		if drop <= 0 {
+			break
+		}
+		delete(m, k)
+		drop--
+	}
+}
+
+// cachedScratch is runCachedPage's reusable memory (pageSink.scratch).
+type cachedScratch struct {
+	ids     []string
+	posts   []*cachedPost
+	authors []*cachedAuthor
+	liked   []string
+}
+
+func (x *cachedScratch) clear() {
+	clear(x.posts)
+	clear(x.authors)
+	x.ids, x.posts, x.authors, x.liked = x.ids[:0], x.posts[:0], x.authors[:0], x.liked[:0]
+}
+
+// runCachedPage is runPage for the home feed's in-memory keys with the item cache: a page
+// reads the caller's likes among its posts, and the rows of the posts and authors that the
+// cache does not hold (one query each, when any).
+func runCachedPage(app core.App, q keyQuery, p page, s *pageSink) error {
+	c, x := q.items, &s.scratch
+	after := p.after
+	for {
+		need := p.limit + 1 - s.n
+		keys, err := q.mem(after, need)
+		if err != nil {
+			return err
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+		x.ids = x.ids[:0]
+		for _, k := range keys {
+			x.ids = append(x.ids, k.id)
+		}
+		x.posts = slices.Grow(x.posts[:0], len(keys))[:len(keys)]
+		x.authors = slices.Grow(x.authors[:0], len(keys))[:len(keys)]
+		now := time.Now().UnixNano()
+		c.lookup(s.enc, x.ids, x.posts, now)
+		if err := c.fillPosts(app, s, now); err != nil {
+			return err
+		}
+		c.lookupAuthors(s.enc, x.posts, x.authors, now)
+		if err := c.fillAuthors(app, s, now); err != nil {
+			return err
+		}
+		x.liked = x.liked[:0]
+		err = app.DB().NewQuery("SELECT [[post]] FROM {{" + collections.PostLikes + "}}" +
+			" WHERE [[user]] = " + unplanned("viewer") + " AND [[post]] IN (SELECT [[value]] FROM json_each({:keys}))").
+			Bind(dbx.Params{"viewer": s.viewer, "keys": idsJSON(x.ids)}).Column(&x.liked)
+		if err != nil {
+			return err
+		}
+
+		for i, k := range keys {
+			e := x.posts[i]
+			if e == nil {
+				continue // deleted or no longer published since the index's catch-up
+			}
+			if s.n == p.limit {
+				s.more = true
+				return nil
+			}
+			s.n++
+			if s.n == p.limit {
+				s.next = cursor{Created: e.created, Id: k.id}
+			}
+			if s.n > 1 {
+				s.buf = append(s.buf, ',')
+			}
+			var author []byte
+			if a := x.authors[i]; a != nil {
+				author = a.public
+				if e.author == s.viewer {
+					author = a.own
+				}
+			}
+			s.buf = appendItem(s.buf, &e.tmpl, author, slices.Contains(x.liked, k.id))
+		}
+		if len(keys) < need {
+			return nil
+		}
+		last := keys[len(keys)-1]
+		after = &cursor{Created: formatKeyTime(last.ms), Id: last.id}
+	}
+}
+
+// snapshotSeq is a select column: the change log's position in the query's own snapshot.
+const snapshotSeq = "(SELECT [[seq]] FROM sqlite_sequence WHERE [[name]] = '" + changeLogTable + "')"
+
+// fillPosts reads the rows of the page's posts that the cache lacks (s.scratch.posts[i] nil)
+// with their authors, renders them and stores them. A post that is gone or not published
+// stays nil.
+func (c *itemCache) fillPosts(app core.App, s *pageSink, now int64) error {
+	x, enc := &s.scratch, s.enc
+	var missing []string
+	for i, e := range x.posts {
+		if e == nil {
+			missing = append(missing, x.ids[i])
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	rows, err := app.DB().NewQuery("SELECT " + snapshotSeq + ", p.[[status]], p.[[created]], p.[[id]], " +
+		enc.postCols + ", " + enc.authorCols +
+		" FROM {{" + enc.posts.Name + "}} p LEFT JOIN {{" + enc.users.Name + "}} u ON u.[[id]] = p.[[user]]" +
+		" WHERE p.[[id]] IN (SELECT [[value]] FROM json_each({:keys}))").
+		Bind(dbx.Params{"keys": idsJSON(missing)}).Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	const fixed = 4 // snapshot seq, status, created, id
+	nPost, nAuthor := len(enc.post.fields), len(enc.author.fields)
+	cols := make([]sql.RawBytes, fixed+nPost+nAuthor)
+	dest := make([]any, len(cols))
+	for i := range cols {
+		dest[i] = &cols[i]
+	}
+	var snap int64
+	posts := make(map[string]*cachedPost, len(missing))
+	authors := map[string]*cachedAuthor{}
+	expires := now + int64(c.ttl)
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		snap, _ = strconv.ParseInt(string(cols[0]), 10, 64)
+		if string(cols[1]) != collections.StatusPublished {
+			continue
+		}
+		created := string(cols[2])
+		if !isCanonicalDate(cols[2]) {
+			dt, _ := types.ParseDateTime(created)
+			created = dt.String()
+		}
+		tmpl, ok, err := enc.post.appendTemplate(nil, cols[fixed:fixed+nPost])
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("feed: the posts encoder has no expand or liked key")
+		}
+		e := &cachedPost{tmpl: tmpl, created: created, expires: expires}
+		authorCols := cols[fixed+nPost:]
+		if id := authorCols[enc.author.idCol]; id != nil {
+			e.author = string(id)
+			if authors[e.author] == nil {
+				a, err := renderAuthor(enc, authorCols, expires)
+				if err != nil {
+					return err
+				}
+				authors[e.author] = a
+			}
+		}
+		posts[string(cols[fixed-1])] = e
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i, e := range x.posts {
+		if e == nil {
+			x.posts[i] = posts[x.ids[i]]
+		}
+	}
+	c.store(enc, snap, posts, authors)
+	return nil
+}
+
+// fillAuthors reads the authors of cached posts that the cache lacks.
+func (c *itemCache) fillAuthors(app core.App, s *pageSink, now int64) error {
+	x, enc := &s.scratch, s.enc
+	var missing []string
+	for i, e := range x.posts {
+		if e != nil && e.author != "" && x.authors[i] == nil && !slices.Contains(missing, e.author) {
+			missing = append(missing, e.author)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	rows, err := app.DB().NewQuery("SELECT " + snapshotSeq + ", " + enc.authorCols +
+		" FROM {{" + enc.users.Name + "}} u WHERE u.[[id]] IN (SELECT [[value]] FROM json_each({:keys}))").
+		Bind(dbx.Params{"keys": idsJSON(missing)}).Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols := make([]sql.RawBytes, 1+len(enc.author.fields))
+	dest := make([]any, len(cols))
+	for i := range cols {
+		dest[i] = &cols[i]
+	}
+	var snap int64
+	authors := make(map[string]*cachedAuthor, len(missing))
+	expires := now + int64(c.ttl)
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		snap, _ = strconv.ParseInt(string(cols[0]), 10, 64)
+		a, err := renderAuthor(enc, cols[1:], expires)
+		if err != nil {
+			return err
+		}
+		authors[string(cols[1+enc.author.idCol])] = a
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i, e := range x.posts {
+		if e != nil && x.authors[i] == nil && e.author != "" {
+			x.authors[i] = authors[e.author] // nil: the author is gone; the item has "expand": {}
+		}
+	}
+	c.store(enc, snap, nil, authors)
+	return nil
+}
+
+func renderAuthor(enc *itemEncoders, cols []sql.RawBytes, expires int64) (*cachedAuthor, error) {
+	public, err := enc.author.appendRecord(nil, cols, &itemExtras{liked: -1})
+	if err != nil {
+		return nil, err
+	}
+	own, err := enc.author.appendRecord(nil, cols, &itemExtras{authorMail: true, liked: -1})
+	if err != nil {
+		return nil, err
+	}
+	return &cachedAuthor{public: public, own: own, expires: expires}, nil
+}
+
+// idsJSON is ids as a JSON array, for json_each (see keysWhere).
+func idsJSON(ids []string) string {
+	b := make([]byte, 0, len(ids)*18+2)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, id)
+	}
+	return string(append(b, ']'))
+}
