@@ -55,7 +55,7 @@ func main() {
 		S3:                 cfg.s3(),
 		ReportThreshold:    cfg.reportThreshold,
 	})
-	feed.MustRegister(app, feed.Config{ItemCache: cfg.feedItemCache()})
+	feed.MustRegister(app, feed.Config{ItemCacheMB: cfg.feedItemCacheMB()})
 	broker, brokerKind := cfg.broker()
 	chat.MustRegister(app, chat.Config{Broker: broker})
 
@@ -140,7 +140,7 @@ type config struct {
 	embedderURL     string
 	embedderModel   string
 	embedderDim     int
-	feedCache       int
+	feedCacheMB     int
 }
 
 func (c *config) bindFlags(app *pocketbase.PocketBase) {
@@ -162,20 +162,20 @@ func (c *config) bindFlags(app *pocketbase.PocketBase) {
 		os.Getenv("TANGERINE_EMBEDDER_MODEL"), "embeddings model name (with --embedder=http)")
 	app.RootCmd.PersistentFlags().IntVar(&c.embedderDim, "embedderDim",
 		envInt("TANGERINE_EMBEDDER_DIM", 384), "embedding dimension of the model (with --embedder=http)")
-	app.RootCmd.PersistentFlags().IntVar(&c.feedCache, "feedCache",
-		envCount("TANGERINE_FEED_CACHE", feed.DefaultItemCache),
-		"posts whose rendered JSON the home feed keeps in memory, with up to half as many authors (0: none)")
+	app.RootCmd.PersistentFlags().IntVar(&c.feedCacheMB, "feedCacheMB",
+		envCount("TANGERINE_FEED_CACHE_MB", feed.DefaultItemCacheMB),
+		"megabytes of rendered posts and authors the home feed keeps in memory (0: none)")
 	app.RootCmd.PersistentFlags().IntVar(&c.reportThreshold, "reportThreshold",
 		envInt("TANGERINE_REPORT_THRESHOLD", hooks.DefaultReportThreshold),
 		"distinct open reports that hide a post, comment or product at once")
 }
 
-// feedItemCache is feed.Config.ItemCache: 0 there is the default, off is negative.
-func (c *config) feedItemCache() int {
-	if c.feedCache <= 0 {
+// feedItemCacheMB is feed.Config.ItemCacheMB: 0 there is the default, off is negative.
+func (c *config) feedItemCacheMB() int {
+	if c.feedCacheMB <= 0 {
 		return -1
 	}
-	return c.feedCache
+	return c.feedCacheMB
 }
 
 func (c *config) rateLimits() bool {

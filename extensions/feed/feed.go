@@ -39,10 +39,9 @@ type Config struct {
 	// FollowListCache is the most follow lists the home feed index keeps. Default 50,000.
 	FollowListCache int
 
-	// ItemCache is the most posts whose rendered JSON the home feed keeps (itemcache.go), and
-	// twice the most authors. Default 100,000 (60–120 MB more RSS on the feed bench); negative:
-	// no cache, every page reads its rows.
-	ItemCache int
+	// ItemCacheMB is how many megabytes of rendered posts and authors the home feed keeps
+	// (itemcache.go). Default 64; negative: no cache, every page reads its rows.
+	ItemCacheMB int
 
 	// ItemTTL is how long a cached post or author is served after it was read. Every change
 	// but a views_count increment drops the entry at once; views_count is at most this far
@@ -54,8 +53,8 @@ type Config struct {
 // it to load).
 const homeIndexKey = "tangerine.feed.homeIndex"
 
-// DefaultItemCache is Config.ItemCache's default.
-const DefaultItemCache = 100_000
+// DefaultItemCacheMB is Config.ItemCacheMB's default.
+const DefaultItemCacheMB = 64
 
 const (
 	defaultLimit = 20
@@ -76,8 +75,8 @@ func Register(app core.App, cfg Config) error {
 	if cfg.FollowListCache <= 0 {
 		cfg.FollowListCache = 50_000
 	}
-	if cfg.ItemCache == 0 {
-		cfg.ItemCache = DefaultItemCache
+	if cfg.ItemCacheMB == 0 {
+		cfg.ItemCacheMB = DefaultItemCacheMB
 	}
 	if cfg.ItemTTL <= 0 {
 		cfg.ItemTTL = 5 * time.Second
@@ -85,8 +84,8 @@ func Register(app core.App, cfg Config) error {
 	f := &plugin{app: app, cfg: cfg}
 	if !cfg.HomeFromSQL {
 		var items *itemCache
-		if cfg.ItemCache > 0 {
-			items = newItemCache(cfg.ItemCache, cfg.ItemTTL)
+		if cfg.ItemCacheMB > 0 {
+			items = newItemCache(int64(cfg.ItemCacheMB)<<20, cfg.ItemTTL)
 		}
 		f.home = newHomeIndex(app, cfg.FollowListCache, items)
 		app.Store().Set(homeIndexKey, f.home)

@@ -51,7 +51,7 @@ func TestHomeFeedWalkWhileWriting(t *testing.T) {
 		cfg  feed.Config
 	}{
 		{"in-memory index", feed.Config{}},
-		{"in-memory index without the item cache", feed.Config{ItemCache: -1}},
+		{"in-memory index without the item cache", feed.Config{ItemCacheMB: -1}},
 		{"merge of the followed authors' indexes", feed.Config{HomeFromSQL: true}},
 		{"walk of the global index", feed.Config{HomeFromSQL: true, MergeLimit: 1, WalkWindow: time.Hour}},
 		{"walk with a window too short, falling back to the merge", feed.Config{HomeFromSQL: true, MergeLimit: 1, WalkWindow: time.Millisecond}},

@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"bytes"
 	"database/sql"
 	"errors"
 	"slices"
@@ -22,10 +23,11 @@ import (
 // and their authors by id was most of a page's cost: about 100 B-tree descents.
 //
 // Freshness comes from the feed's change log, which the index applies before every page:
-//   - a post's entry is dropped by every change of the post except a change of views_count
-//     alone (the views route's, one per viewer and post every 30 minutes, the most frequent
-//     write of all); every save through PocketBase (which bumps `updated`), every like,
-//     comment, status change and delete, by any process or by plain SQL, is logged;
+//   - a post's entry is dropped by every change of the post except an update that changes
+//     views_count without bumping `updated` (the views route's increment, one per viewer and
+//     post every 30 minutes, the most frequent write of all); every save through PocketBase
+//     (which bumps `updated`), every like, comment, status change and delete, by any process
+//     or by plain SQL, is logged;
 //   - an author's entry is dropped by every change of their user row, counters included;
 //   - every entry also expires TTL after it was read (Config.ItemTTL), which bounds how far
 //     behind views_count can be.
@@ -36,16 +38,21 @@ import (
 // reads the rows also reads the change log's position in the same snapshot (snap), and the
 // entry is stored only if the cache has not applied changes past snap. A change past snap is
 // then applied later and drops the entry.
+//
+// Memory is bounded by the bytes the entries hold (Config.ItemCacheMB), not by their number:
+// a post's JSON ranges from a few hundred bytes to tens of kilobytes. When an entry does not
+// fit, the expired entries go first, then random ones, down to 90% of the budget.
 type itemCache struct {
-	ttl        time.Duration
-	maxPosts   int
-	maxAuthors int
+	ttl    time.Duration
+	budget int64     // most bytes held
+	base   time.Time // expiry times are nanoseconds since base (monotonic)
 
 	mu      sync.RWMutex
 	seq     int64         // the change log position whose changes have been applied
 	enc     *itemEncoders // the encoders the entries were rendered with
 	posts   map[string]*cachedPost
 	authors map[string]*cachedAuthor
+	used    int64 // bytes held by the entries (their size())
 
 	hits, misses atomic.Int64 // posts found and not found (tests, metrics)
 }
@@ -53,9 +60,17 @@ type itemCache struct {
 // cachedPost is a published post's rendered template.
 type cachedPost struct {
 	tmpl    itemTemplate
-	author  string // the author's id; "" when the post has no author row
+	author  string // the author's id (posts.user); "" when the post has none
 	created string // the post's created, as the page cursor writes it
-	expires int64  // unix ns
+	expires int64  // itemCache.now() after which the entry is not served
+}
+
+// entryOverhead approximates what an entry costs beyond its byte slices: the map slot, the
+// key, the struct.
+const entryOverhead = 128
+
+func (e *cachedPost) size() int64 {
+	return int64(len(e.tmpl.json)+len(e.author)+len(e.created)) + entryOverhead
 }
 
 // cachedAuthor is an author's rendered JSON, as anyone sees it and as they see themselves
@@ -65,23 +80,47 @@ type cachedAuthor struct {
 	expires     int64
 }
 
-func newItemCache(maxPosts int, ttl time.Duration) *itemCache {
+func (e *cachedAuthor) size() int64 { return int64(len(e.public)+len(e.own)) + entryOverhead }
+
+func newItemCache(budget int64, ttl time.Duration) *itemCache {
 	return &itemCache{
-		ttl:        ttl,
-		maxPosts:   maxPosts,
-		maxAuthors: max(1, maxPosts/2),
-		posts:      map[string]*cachedPost{},
-		authors:    map[string]*cachedAuthor{},
+		ttl:     ttl,
+		budget:  budget,
+		base:    time.Now(),
+		posts:   map[string]*cachedPost{},
+		authors: map[string]*cachedAuthor{},
 	}
 }
+
+// now is the cache's clock: nanoseconds since it was made, immune to wall clock steps.
+func (c *itemCache) now() int64 { return int64(time.Since(c.base)) }
 
 // reset empties the cache and sets its change log position (a load of the index).
 func (c *itemCache) reset(seq int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seq = seq
+	c.clearLocked()
+}
+
+func (c *itemCache) clearLocked() {
 	clear(c.posts)
 	clear(c.authors)
+	c.used = 0
+}
+
+func (c *itemCache) dropPost(id string) {
+	if e := c.posts[id]; e != nil {
+		c.used -= e.size()
+		delete(c.posts, id)
+	}
+}
+
+func (c *itemCache) dropAuthor(id string) {
+	if e := c.authors[id]; e != nil {
+		c.used -= e.size()
+		delete(c.authors, id)
+	}
 }
 
 // invalidate drops the entries that changes touch and advances the position to seq.
@@ -92,11 +131,11 @@ func (c *itemCache) invalidate(changes []change, seq int64) {
 		ch := &changes[i]
 		switch ch.kind {
 		case "p", "c":
-			delete(c.posts, ch.oldId.String)
-			delete(c.posts, ch.newId.String)
+			c.dropPost(ch.oldId.String)
+			c.dropPost(ch.newId.String)
 		case "u":
-			delete(c.authors, ch.oldId.String)
-			delete(c.authors, ch.newId.String)
+			c.dropAuthor(ch.oldId.String)
+			c.dropAuthor(ch.newId.String)
 		}
 	}
 	c.seq = max(c.seq, seq)
@@ -152,32 +191,55 @@ func (c *itemCache) store(enc *itemEncoders, snap int64, posts map[string]*cache
 	}
 	if c.enc != enc {
 		c.enc = enc
-		clear(c.posts)
-		clear(c.authors)
+		c.clearLocked()
 	}
-	makeRoom(c.posts, c.maxPosts, len(posts))
+	var add int64
+	for id, e := range posts {
+		c.dropPost(id)
+		add += e.size()
+	}
+	for id, e := range authors {
+		c.dropAuthor(id)
+		add += e.size()
+	}
+	if c.used+add > c.budget {
+		c.evictLocked(c.budget*9/10 - add)
+	}
 	for id, e := range posts {
 		c.posts[id] = e
+		c.used += e.size()
 	}
-	makeRoom(c.authors, c.maxAuthors, len(authors))
 	for id, e := range authors {
 		c.authors[id] = e
+		c.used += e.size()
 	}
 }
 
-// makeRoom drops entries of m, about a tenth of max at a time (random ones: Go's map order
-// is random), until n more fit.
-func makeRoom[V any](m map[string]V, limit, n int) {
-	if len(m)+n <= limit {
-		return
-	}
-	drop := len(m) + n - limit + limit/10
-	for k := range m {
-		if drop <= 0 {
-			break
+// evictLocked drops expired entries, then random ones (Go's map order is random), until at
+// most target bytes are held.
+func (c *itemCache) evictLocked(target int64) {
+	now := c.now()
+	for id, e := range c.posts {
+		if e.expires <= now {
+			c.dropPost(id)
 		}
-		delete(m, k)
-		drop--
+	}
+	for id, e := range c.authors {
+		if e.expires <= now {
+			c.dropAuthor(id)
+		}
+	}
+	for id := range c.posts {
+		if c.used <= target {
+			return
+		}
+		c.dropPost(id)
+	}
+	for id := range c.authors {
+		if c.used <= target {
+			return
+		}
+		c.dropAuthor(id)
 	}
 }
 
@@ -216,7 +278,7 @@ func runCachedPage(app core.App, q keyQuery, p page, s *pageSink) error {
 		}
 		x.posts = slices.Grow(x.posts[:0], len(keys))[:len(keys)]
 		x.authors = slices.Grow(x.authors[:0], len(keys))[:len(keys)]
-		now := time.Now().UnixNano()
+		now := c.now()
 		c.lookup(s.enc, x.ids, x.posts, now)
 		if err := c.fillPosts(app, s, now); err != nil {
 			return err
@@ -283,7 +345,7 @@ func (c *itemCache) fillPosts(app core.App, s *pageSink, now int64) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	rows, err := app.DB().NewQuery("SELECT " + snapshotSeq + ", p.[[status]], p.[[created]], p.[[id]], " +
+	rows, err := app.DB().NewQuery("SELECT " + snapshotSeq + ", p.[[status]], p.[[created]], p.[[id]], p.[[user]], " +
 		enc.postCols + ", " + enc.authorCols +
 		" FROM {{" + enc.posts.Name + "}} p LEFT JOIN {{" + enc.users.Name + "}} u ON u.[[id]] = p.[[user]]" +
 		" WHERE p.[[id]] IN (SELECT [[value]] FROM json_each({:keys}))").
@@ -292,7 +354,7 @@ func (c *itemCache) fillPosts(app core.App, s *pageSink, now int64) error {
 		return err
 	}
 	defer rows.Close()
-	const fixed = 4 // snapshot seq, status, created, id
+	const fixed = 5 // snapshot seq, status, created, id, user
 	nPost, nAuthor := len(enc.post.fields), len(enc.author.fields)
 	cols := make([]sql.RawBytes, fixed+nPost+nAuthor)
 	dest := make([]any, len(cols))
@@ -300,6 +362,7 @@ func (c *itemCache) fillPosts(app core.App, s *pageSink, now int64) error {
 		dest[i] = &cols[i]
 	}
 	var snap int64
+	var buf []byte
 	posts := make(map[string]*cachedPost, len(missing))
 	authors := map[string]*cachedAuthor{}
 	expires := now + int64(c.ttl)
@@ -316,26 +379,27 @@ func (c *itemCache) fillPosts(app core.App, s *pageSink, now int64) error {
 			dt, _ := types.ParseDateTime(created)
 			created = dt.String()
 		}
-		tmpl, ok, err := enc.post.appendTemplate(nil, cols[fixed:fixed+nPost])
+		tmpl, ok, err := enc.post.appendTemplate(buf[:0], cols[fixed:fixed+nPost])
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return errors.New("feed: the posts encoder has no expand or liked key")
 		}
-		e := &cachedPost{tmpl: tmpl, created: created, expires: expires}
+		buf = tmpl.json[:0]
+		tmpl.json = bytes.Clone(tmpl.json) // the entry holds no spare capacity
+		// the author is the post's user even when their row is missing now: a row that
+		// appears later is not logged, so it must not be cached as absent
+		e := &cachedPost{tmpl: tmpl, author: string(cols[4]), created: created, expires: expires}
 		authorCols := cols[fixed+nPost:]
-		if id := authorCols[enc.author.idCol]; id != nil {
-			e.author = string(id)
-			if authors[e.author] == nil {
-				a, err := renderAuthor(enc, authorCols, expires)
-				if err != nil {
-					return err
-				}
-				authors[e.author] = a
+		if id := authorCols[enc.author.idCol]; id != nil && authors[string(id)] == nil {
+			a, err := renderAuthor(enc, authorCols, expires)
+			if err != nil {
+				return err
 			}
+			authors[string(id)] = a
 		}
-		posts[string(cols[fixed-1])] = e
+		posts[string(cols[3])] = e
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -400,15 +464,16 @@ func (c *itemCache) fillAuthors(app core.App, s *pageSink, now int64) error {
 }
 
 func renderAuthor(enc *itemEncoders, cols []sql.RawBytes, expires int64) (*cachedAuthor, error) {
-	public, err := enc.author.appendRecord(nil, cols, &itemExtras{liked: -1})
+	b, err := enc.author.appendRecord(make([]byte, 0, 2048), cols, &itemExtras{liked: -1})
 	if err != nil {
 		return nil, err
 	}
-	own, err := enc.author.appendRecord(nil, cols, &itemExtras{authorMail: true, liked: -1})
+	public := bytes.Clone(b)
+	b, err = enc.author.appendRecord(b[:0], cols, &itemExtras{authorMail: true, liked: -1})
 	if err != nil {
 		return nil, err
 	}
-	return &cachedAuthor{public: public, own: own, expires: expires}, nil
+	return &cachedAuthor{public: public, own: bytes.Clone(b), expires: expires}, nil
 }
 
 // idsJSON is ids as a JSON array, for json_each (see keysWhere).

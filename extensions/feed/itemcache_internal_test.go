@@ -13,8 +13,8 @@ import (
 // it expires, or the encoders change. The cache stays within its size.
 func TestItemCacheStoresOnlyWhatNoAppliedChangeCouldHaveChanged(t *testing.T) {
 	enc := &itemEncoders{}
-	c := newItemCache(10, time.Minute)
-	now := time.Now().UnixNano()
+	c := newItemCache(10*entryOverhead, time.Minute)
+	now := c.now()
 	entry := func() map[string]*cachedPost {
 		return map[string]*cachedPost{"a": {expires: now + int64(time.Minute)}}
 	}
@@ -48,15 +48,28 @@ func TestItemCacheStoresOnlyWhatNoAppliedChangeCouldHaveChanged(t *testing.T) {
 		t.Fatal("Expected no entry for other encoders")
 	}
 
+	// the budget holds 10 entries of entryOverhead bytes: expired ones go first, then random
+	// ones, and the bytes held stay within it
+	c.store(enc, 8, map[string]*cachedPost{"old": {expires: now - 1}}, nil)
 	for i := range 5 {
 		batch := map[string]*cachedPost{}
-		for j := range 5 {
-			batch[fmt.Sprint(i, "-", j)] = &cachedPost{}
+		for j := range 4 {
+			batch[fmt.Sprint(i, "-", j)] = &cachedPost{expires: now + int64(time.Minute)}
 		}
 		c.store(enc, 8, batch, nil)
-		if len(c.posts) > c.maxPosts {
-			t.Fatalf("Expected at most %d entries, got %d", c.maxPosts, len(c.posts))
+		if c.used > c.budget || len(c.posts) > 10 {
+			t.Fatalf("Expected at most %d bytes in 10 entries, got %d bytes in %d", c.budget, c.used, len(c.posts))
 		}
+		if i == 2 && c.posts["old"] != nil {
+			t.Fatal("Expected the expired entry evicted first")
+		}
+	}
+	var sum int64
+	for _, e := range c.posts {
+		sum += e.size()
+	}
+	if sum != c.used {
+		t.Fatalf("Expected the bytes held (%d) to be the entries' sizes (%d)", c.used, sum)
 	}
 	c.reset(3)
 	if len(c.posts) != 0 || c.seq != 3 {
