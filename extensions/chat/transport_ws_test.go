@@ -398,6 +398,43 @@ func TestWSRateLimit(t *testing.T) {
 	a.skipTo("pong") // the connection stays open
 }
 
+// TestWSStuckWriteClosed: a peer that stops reading while its queue has room (the TCP window
+// full, the write blocked) is disconnected by the write guard after WriteTimeout, instead of
+// holding its writer forever.
+func TestWSStuckWriteClosed(t *testing.T) {
+	t.Parallel()
+	broker := chat.NewMemoryBroker()
+	app := newApp(t, chat.Config{Broker: broker, QueueSize: 100_000, WriteTimeout: 300 * time.Millisecond})
+	alice := testapp.CreateUser(t, app, "alice")
+	room := createRoom(t, app, alice)
+	srv := testapp.Serve(t, app)
+
+	ws := dialRaw(t, srv.URL, testapp.Token(t, alice)) // does not read for now
+	big := map[string]any{"id": "x", "room": room.Id, "text": strings.Repeat("가", 20000)}
+	const frames = 400 // 24 MB: far more than the socket buffers hold; the queue holds them all
+	for range frames {
+		if err := broker.Publish(context.Background(), "tangerine-chat", chat.MessageEnvelope(room.Id, big)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(time.Second) // > WriteTimeout: the blocked write expires
+	ctx, cancel := context.WithTimeout(context.Background(), 2*waitFor)
+	defer cancel()
+	got := 0
+	for {
+		if _, _, err := ws.Read(ctx); err != nil {
+			if ctx.Err() != nil {
+				t.Fatalf("Expected the server to drop the connection; it was still open after %d frames", got)
+			}
+			break
+		}
+		got++
+	}
+	if got >= frames {
+		t.Fatalf("Expected the connection dropped before all %d frames, got them all", frames)
+	}
+}
+
 func TestWSSlowConsumerClosed4008(t *testing.T) {
 	t.Parallel()
 	broker := chat.NewMemoryBroker()
