@@ -42,8 +42,10 @@ func Connect(dbPath string) (*dbx.DB, error) {
 	return dbx.NewFromDB(db, "sqlite"), nil
 }
 
-// CheckpointInterval is how often the WAL is copied back into the database file.
-const CheckpointInterval = time.Second
+// CheckpointInterval is how often the WAL is copied back into the database file. Smaller
+// checkpoints more often disturb the writer least: with the chat at 2,000 messages/s the
+// delivery p99 was 47–50 ms at 250 ms, 63–82 ms at 1 s, 63 ms at 100 ms and 100 ms at 10 s.
+const CheckpointInterval = 250 * time.Millisecond
 
 // checkpoint runs a PASSIVE WAL checkpoint on db every interval, until db is closed.
 //
