@@ -208,27 +208,19 @@ func isTrue(s string) bool {
 
 // envInt reads an integer from the environment; a value that is not one stops the program with
 // a message naming the variable rather than silently using the default.
-func envInt(key string, def int) int {
-	v := strings.TrimSpace(os.Getenv(key))
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		log.Fatalf("%s must be a positive integer, got %q", key, v)
-	}
-	return n
-}
+func envInt(key string, def int) int { return envIntFrom(key, def, 1, "a positive integer") }
 
 // envCount is envInt that also accepts 0.
-func envCount(key string, def int) int {
+func envCount(key string, def int) int { return envIntFrom(key, def, 0, "a whole number (0 or more)") }
+
+func envIntFrom(key string, def, least int, what string) int {
 	v := strings.TrimSpace(os.Getenv(key))
 	if v == "" {
 		return def
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		log.Fatalf("%s must be a whole number (0 or more), got %q", key, v)
+	if err != nil || n < least {
+		log.Fatalf("%s must be %s, got %q", key, what, v)
 	}
 	return n
 }

@@ -154,12 +154,8 @@ func (enc *recordEncoder) appendRecord(b []byte, cols []sql.RawBytes, x *itemExt
 		b = append(b, k.key...)
 		var err error
 		switch k.kind {
-		case outField, outEmail:
-			b, err = enc.fields[k.col].appendValue(b, cols[k.col])
-		case outCollectionId:
-			b = appendString(b, enc.coll.Id)
-		case outCollectionName:
-			b = appendString(b, enc.coll.Name)
+		case outField, outEmail, outCollectionId, outCollectionName:
+			b, err = enc.appendPlain(b, k, cols)
 		case outExpand:
 			b = append(b, '{')
 			if x.author != nil && x.authorCols != nil {
@@ -175,6 +171,17 @@ func (enc *recordEncoder) appendRecord(b []byte, cols []sql.RawBytes, x *itemExt
 		}
 	}
 	return append(b, '}'), nil
+}
+
+// appendPlain appends the value of a key that is a column or the collection's id or name.
+func (enc *recordEncoder) appendPlain(b []byte, k outKey, cols []sql.RawBytes) ([]byte, error) {
+	switch k.kind {
+	case outCollectionId:
+		return appendString(b, enc.coll.Id), nil
+	case outCollectionName:
+		return appendString(b, enc.coll.Name), nil
+	}
+	return enc.fields[k.col].appendValue(b, cols[k.col])
 }
 
 // emailVisible reports whether the auth record's emailVisibility is on.
@@ -402,15 +409,7 @@ func (enc *recordEncoder) appendTemplate(b []byte, cols []sql.RawBytes) (itemTem
 		first = false
 		b = append(b, k.key...)
 		var err error
-		switch k.kind {
-		case outField, outEmail:
-			b, err = enc.fields[k.col].appendValue(b, cols[k.col])
-		case outCollectionId:
-			b = appendString(b, enc.coll.Id)
-		case outCollectionName:
-			b = appendString(b, enc.coll.Name)
-		}
-		if err != nil {
+		if b, err = enc.appendPlain(b, k, cols); err != nil {
 			return t, false, err
 		}
 	}

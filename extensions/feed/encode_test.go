@@ -72,24 +72,7 @@ func TestFeedItemsAreRecordsAPIJSON(t *testing.T) {
 	app := testapp.New(t)
 	fastItems(app)
 	srv := testapp.Serve(t, app)
-	alice := testapp.CreateUser(t, app, "alice", map[string]any{"name": "Alice \"A\" <a&b>", "bio": "line1\nline2\ttab \x01 ✓"})
-	bob := testapp.CreateUser(t, app, "bob", map[string]any{"emailVisibility": true, "link_1": "https://example.com/?a=1&b=<2>"})
-	carol := testapp.CreateUser(t, app, "carol")
-	for _, u := range []string{bob.Id, carol.Id} {
-		testapp.Create(t, app, "follows", map[string]any{"follower": alice.Id, "following": u})
-	}
-	texts := []string{"plain", "\"quoted\" <b>bold</b> & \\ back\nslash\t\x01\x1f ✓ 귤 😀 \u2028", "#감귤 #jeju"}
-	authors := []string{alice.Id, bob.Id, carol.Id}
-	var liked string
-	for i, text := range texts {
-		for j, author := range authors {
-			p := testapp.Create(t, app, "posts", map[string]any{"user": author, "text": fmt.Sprint(text, " ", i, j), "tags": []string{"감귤", fmt.Sprint("t", j)}})
-			if j == 1 {
-				liked = p.Id
-			}
-		}
-	}
-	testapp.Create(t, app, "post_likes", map[string]any{"user": alice.Id, "post": liked})
+	alice, carol, liked := seedItems(t, app)
 	testapp.Create(t, app, "comments", map[string]any{"post": liked, "user": carol.Id, "content": "hi"})
 	su := testapp.CreateSuperuser(t, app, "root@example.com")
 
@@ -153,6 +136,31 @@ func TestFeedItemsAreRecordsAPIJSON(t *testing.T) {
 	if m := decode(t, items[0]); m["enriched"] != true || m["expand"].(map[string]any)["user"] == nil {
 		t.Errorf("Expected the enrich hook to run, got %s", items[0])
 	}
+}
+
+// seedItems makes posts whose JSON tests the encoders: alice (quotes, markup and control
+// characters in her profile) follows bob (visible email, a URL with markup) and carol; each of
+// the three writes three posts with escapes, Korean and emoji in text and tags; alice likes
+// one of bob's.
+func seedItems(t *testing.T, app core.App) (alice, carol *core.Record, liked string) {
+	t.Helper()
+	alice = testapp.CreateUser(t, app, "alice", map[string]any{"name": "Alice \"A\" <a&b>", "bio": "line1\nline2\ttab \x01 ✓"})
+	bob := testapp.CreateUser(t, app, "bob", map[string]any{"emailVisibility": true, "link_1": "https://example.com/?a=1&b=<2>"})
+	carol = testapp.CreateUser(t, app, "carol")
+	for _, u := range []string{bob.Id, carol.Id} {
+		testapp.Create(t, app, "follows", map[string]any{"follower": alice.Id, "following": u})
+	}
+	texts := []string{"plain", "\"quoted\" <b>bold</b> & \\ back\nslash\t\x01\x1f ✓ 귤 😀 \u2028", "#감귤 #jeju"}
+	for i, text := range texts {
+		for j, author := range []string{alice.Id, bob.Id, carol.Id} {
+			p := testapp.Create(t, app, "posts", map[string]any{"user": author, "text": fmt.Sprint(text, " ", i, j), "tags": []string{"감귤", fmt.Sprint("t", j)}})
+			if j == 1 {
+				liked = p.Id
+			}
+		}
+	}
+	testapp.Create(t, app, "post_likes", map[string]any{"user": alice.Id, "post": liked})
+	return alice, carol, liked
 }
 
 // TestHomeFeedSkipsRunsOfHiddenPosts pages through a home feed whose followed author hid long

@@ -25,23 +25,7 @@ func TestHomeItemCacheRendersTheRowsBytes(t *testing.T) {
 	fastItems(app)
 	srv := testapp.Serve(t, app)
 	feed.WaitHomeIndex(t, app, 1)
-	alice := testapp.CreateUser(t, app, "alice", map[string]any{"name": "Alice \"A\" <a&b>", "bio": "line1\nline2\ttab \x01 ✓"})
-	bob := testapp.CreateUser(t, app, "bob", map[string]any{"emailVisibility": true, "link_1": "https://example.com/?a=1&b=<2>"})
-	carol := testapp.CreateUser(t, app, "carol")
-	for _, u := range []string{bob.Id, carol.Id} {
-		testapp.Create(t, app, "follows", map[string]any{"follower": alice.Id, "following": u})
-	}
-	texts := []string{"plain", "\"quoted\" <b>bold</b> & \\ back\nslash\t\x01\x1f ✓ 귤 😀 \u2028", "#감귤 #jeju"}
-	var liked string
-	for i, text := range texts {
-		for j, author := range []string{alice.Id, bob.Id, carol.Id} {
-			p := testapp.Create(t, app, "posts", map[string]any{"user": author, "text": fmt.Sprint(text, " ", i, j), "tags": []string{"감귤", fmt.Sprint("t", j)}})
-			if j == 1 {
-				liked = p.Id
-			}
-		}
-	}
-	testapp.Create(t, app, "post_likes", map[string]any{"user": alice.Id, "post": liked})
+	alice, _, liked := seedItems(t, app)
 	token := testapp.Token(t, alice)
 	const path = "/api/feed/home?limit=100"
 

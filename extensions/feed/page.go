@@ -42,16 +42,11 @@ type keyQuery struct {
 // re-plan it for every new set of ids, which it does for an IN list of bound values once
 // ANALYZE has sampled the id index (STAT4).
 func keysWhere(keys []postKey) (string, dbx.Params) {
-	b := make([]byte, 0, len(keys)*18+2)
-	b = append(b, '[')
+	ids := make([]string, len(keys))
 	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, k.id)
+		ids[i] = k.id
 	}
-	b = append(b, ']')
-	return " WHERE p.[[id]] IN (SELECT [[value]] FROM json_each({:keys}))", dbx.Params{"keys": string(b)}
+	return " WHERE p.[[id]] IN (SELECT [[value]] FROM json_each({:keys}))", dbx.Params{"keys": idsJSON(ids)}
 }
 
 // unplanned is the bound parameter name as an expression whose value the query planner does
