@@ -176,6 +176,9 @@ func main() {
 		if err != nil {
 			fail("%s: %v", target, err)
 		}
+		if target == "ws-pulsar" {
+			srv.brokerPid = pulsarPid(*repo)
+		}
 		rep, err := runTarget(target, srv, users, rooms, o, deadline)
 		srv.stop()
 		if err != nil {
@@ -400,6 +403,8 @@ type stepResult struct {
 	lost              int64
 	p50, p99, maxLat  time.Duration
 	cpu               float64 // server CPU cores used during the sends
+	clientCPU         float64 // this load generator's CPU cores, same window
+	brokerCPU         float64 // the Pulsar broker's (JVM) CPU cores, same window; -1: not known
 	rss               int64
 	achieved          float64 // acked messages per second
 	pass              bool
@@ -412,6 +417,11 @@ func (r stepResult) summary() string {
 	s := fmt.Sprintf("%d msg/s for %s: sent %d (skipped %d), accepted %d, refused %d, deliveries %d/%d (lost %d), p50 %s p99 %s max %s, CPU %.2f cores, RSS %s -> %s",
 		r.rate, r.duration, r.sent, r.skipped, r.acked, r.errors, r.received, r.expected, r.lost,
 		ms(r.p50), ms(r.p99), ms(r.maxLat), r.cpu, mib(r.rss), map[bool]string{true: "pass", false: "FAIL"}[r.pass])
+	s += fmt.Sprintf(" [clients CPU %.2f cores", r.clientCPU)
+	if r.brokerCPU >= 0 {
+		s += fmt.Sprintf(", Pulsar broker CPU %.2f cores", r.brokerCPU)
+	}
+	s += "]"
 	if r.firstErr != "" {
 		s += " (first error: " + r.firstErr + ")"
 	}
@@ -434,6 +444,7 @@ func runStep(id string, srv *server, clients []client, senders []int, rate int, 
 	start := time.Now().Add(100 * time.Millisecond)
 	end := start.Add(d)
 	cpu0 := srv.cpuTicks()
+	self0, broker0 := benchkit.ProcCPU(os.Getpid()), benchkit.ProcCPU(srv.brokerPid)
 	var wg sync.WaitGroup
 	for i := range n {
 		c := clients[senders[i]]
@@ -462,6 +473,7 @@ func runStep(id string, srv *server, clients []client, senders []int, rate int, 
 	wg.Wait()
 	elapsed := time.Since(start)
 	cpu1 := srv.cpuTicks()
+	self1, broker1 := benchkit.ProcCPU(os.Getpid()), benchkit.ProcCPU(srv.brokerPid)
 	rss := srv.rss()
 
 	// deliveries still in flight: wait until all arrived, nothing arrived for a while, or
@@ -488,6 +500,11 @@ func runStep(id string, srv *server, clients []client, senders []int, rate int, 
 		acked: st.acked.Load(), errors: st.errors.Load(), received: st.received.Load(),
 		cpu: float64(cpu1-cpu0) / clockTicks / elapsed.Seconds(), rss: rss, sendWindowElapsed: elapsed,
 	}
+	r.clientCPU = (self1 - self0).Seconds() / elapsed.Seconds()
+	r.brokerCPU = -1
+	if srv.brokerPid > 0 {
+		r.brokerCPU = (broker1 - broker0).Seconds() / elapsed.Seconds()
+	}
 	r.expected = r.acked * roomSize
 	r.lost = r.expected - r.received
 	r.p50, r.p99, r.maxLat = st.hist.quantile(0.5), st.hist.quantile(0.99), st.hist.max()
@@ -508,6 +525,8 @@ type server struct {
 	cmd  *exec.Cmd
 	base string
 	done chan struct{}
+	// the Pulsar broker's process (scripts/pulsar.sh's pid file), for its CPU; 0: none
+	brokerPid int
 }
 
 func startServer(bin, dir, logPath string, env []string) (*server, error) {
@@ -559,6 +578,20 @@ func (s *server) stop() {
 		_ = s.cmd.Process.Kill()
 		<-s.done
 	}
+}
+
+// pulsarPid is the pid of the broker that scripts/pulsar.sh started from the repository at
+// repo, or 0 when there is none (a broker started some other way).
+func pulsarPid(repo string) int {
+	b, err := os.ReadFile(filepath.Join(repo, ".run", "pulsar", "pulsar.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || benchkit.ProcCPU(pid) == 0 {
+		return 0
+	}
+	return pid
 }
 
 // rss is the server's resident set (VmRSS), in bytes.

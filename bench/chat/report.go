@@ -75,6 +75,14 @@ func printReport(w io.Writer, report []targetReport, o options, cmdLine string) 
 				names[r.target], r.conns, r.perIdleConn()/1024, r.marginalPerIdleConn()/1024, capacity)
 		}
 	}
+	for _, r := range report {
+		m := r.main
+		line := fmt.Sprintf("- %s at %d msg/s: CPU of the server %.2f cores, of the clients (this program) %.2f", names[r.target], m.rate, m.cpu, m.clientCPU)
+		if m.brokerCPU >= 0 {
+			line += fmt.Sprintf(", of the Pulsar broker %.2f", m.brokerCPU)
+		}
+		fmt.Fprintf(w, "%s, of %d cores\n", line, runtime.NumCPU())
+	}
 	fmt.Fprintf(w, "- disconnects during the run: %d; the clients run on the same machine and share its %d cores with the server\n", disconnects.Load(), runtime.NumCPU())
 }
 
