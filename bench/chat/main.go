@@ -443,8 +443,7 @@ func runStep(id string, srv *server, clients []client, senders []int, rate int, 
 	var seq atomic.Int64
 	start := time.Now().Add(100 * time.Millisecond)
 	end := start.Add(d)
-	cpu0 := srv.cpuTicks()
-	self0, broker0 := benchkit.ProcCPU(os.Getpid()), benchkit.ProcCPU(srv.brokerPid)
+	cpu0, self0, broker0 := srv.cpu(), benchkit.ProcCPU(os.Getpid()), benchkit.ProcCPU(srv.brokerPid)
 	var wg sync.WaitGroup
 	for i := range n {
 		c := clients[senders[i]]
@@ -472,8 +471,7 @@ func runStep(id string, srv *server, clients []client, senders []int, rate int, 
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu1 := srv.cpuTicks()
-	self1, broker1 := benchkit.ProcCPU(os.Getpid()), benchkit.ProcCPU(srv.brokerPid)
+	cpu1, self1, broker1 := srv.cpu(), benchkit.ProcCPU(os.Getpid()), benchkit.ProcCPU(srv.brokerPid)
 	rss := srv.rss()
 
 	// deliveries still in flight: wait until all arrived, nothing arrived for a while, or
@@ -498,7 +496,7 @@ func runStep(id string, srv *server, clients []client, senders []int, rate int, 
 	r := stepResult{
 		rate: rate, duration: d, sent: sent.Load(), skipped: skipped.Load(),
 		acked: st.acked.Load(), errors: st.errors.Load(), received: st.received.Load(),
-		cpu: float64(cpu1-cpu0) / clockTicks / elapsed.Seconds(), rss: rss, sendWindowElapsed: elapsed,
+		cpu: (cpu1 - cpu0).Seconds() / elapsed.Seconds(), rss: rss, sendWindowElapsed: elapsed,
 	}
 	r.clientCPU = (self1 - self0).Seconds() / elapsed.Seconds()
 	r.brokerCPU = -1
@@ -597,23 +595,8 @@ func pulsarPid(repo string) int {
 // rss is the server's resident set (VmRSS), in bytes.
 func (s *server) rss() int64 { return benchkit.ProcRSS(s.cmd.Process.Pid) }
 
-// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's times (100 on Linux).
-const clockTicks = 100
-
-// cpuTicks is the server's utime+stime.
-func (s *server) cpuTicks() int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	// the fields after the command name (which is in parentheses and may hold spaces)
-	i := strings.LastIndexByte(string(data), ')')
-	f := strings.Fields(string(data[i+1:]))
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + st
-}
+// cpu is the server's CPU time so far (user + system).
+func (s *server) cpu() time.Duration { return benchkit.ProcCPU(s.cmd.Process.Pid) }
 
 // -------------------------------------------------------------------
 // helpers

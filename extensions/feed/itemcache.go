@@ -12,7 +12,6 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tools/types"
 
 	"github.com/tangerine-market/tangerine/collections"
 )
@@ -356,11 +355,7 @@ func (c *itemCache) fillPosts(app core.App, s *pageSink, now int64) error {
 	defer rows.Close()
 	const fixed = 5 // snapshot seq, status, created, id, user
 	nPost, nAuthor := len(enc.post.fields), len(enc.author.fields)
-	cols := make([]sql.RawBytes, fixed+nPost+nAuthor)
-	dest := make([]any, len(cols))
-	for i := range cols {
-		dest[i] = &cols[i]
-	}
+	cols, dest := rawRow(fixed + nPost + nAuthor)
 	var snap int64
 	var buf []byte
 	posts := make(map[string]*cachedPost, len(missing))
@@ -374,11 +369,7 @@ func (c *itemCache) fillPosts(app core.App, s *pageSink, now int64) error {
 		if string(cols[1]) != collections.StatusPublished {
 			continue
 		}
-		created := string(cols[2])
-		if !isCanonicalDate(cols[2]) {
-			dt, _ := types.ParseDateTime(created)
-			created = dt.String()
-		}
+		created := cursorTime(cols[2])
 		tmpl, ok, err := enc.post.appendTemplate(buf[:0], cols[fixed:fixed+nPost])
 		if err != nil {
 			return err
@@ -432,11 +423,7 @@ func (c *itemCache) fillAuthors(app core.App, s *pageSink, now int64) error {
 		return err
 	}
 	defer rows.Close()
-	cols := make([]sql.RawBytes, 1+len(enc.author.fields))
-	dest := make([]any, len(cols))
-	for i := range cols {
-		dest[i] = &cols[i]
-	}
+	cols, dest := rawRow(1 + len(enc.author.fields))
 	var snap int64
 	authors := make(map[string]*cachedAuthor, len(missing))
 	expires := now + int64(c.ttl)

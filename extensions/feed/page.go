@@ -282,13 +282,9 @@ func (s *pageSink) consume(rows *dbx.Rows, limit int) (int, cursor, error) {
 		}
 	}
 	if cap(s.cols) < width {
-		s.cols = make([]sql.RawBytes, width)
-		s.dest = make([]any, width)
+		s.cols, s.dest = rawRow(width)
 	}
-	cols, dest := s.cols[:width], s.dest[:width]
-	for i := range cols {
-		dest[i] = &cols[i]
-	}
+	cols, dest := s.cols[:width], s.dest[:width] // dest[i] points at cols[i] (rawRow)
 	read := 0
 	var last cursor
 	for rows.Next() {
@@ -306,12 +302,7 @@ func (s *pageSink) consume(rows *dbx.Rows, limit int) (int, cursor, error) {
 		}
 		s.n++
 		if s.n == limit {
-			created := string(cols[3])
-			if !isCanonicalDate(cols[3]) {
-				dt, _ := types.ParseDateTime(created)
-				created = dt.String()
-			}
-			s.next = cursor{Created: created, Id: string(cols[4])}
+			s.next = cursor{Created: cursorTime(cols[3]), Id: string(cols[4])}
 		}
 		if !s.fast {
 			s.ids = append(s.ids, string(cols[4]))
@@ -340,6 +331,25 @@ func (s *pageSink) consume(rows *dbx.Rows, limit int) (int, cursor, error) {
 		}
 	}
 	return read, last, rows.Err()
+}
+
+// cursorTime is a post's created column as a page cursor writes it: types.DateTime's text.
+func cursorTime(raw []byte) string {
+	if isCanonicalDate(raw) {
+		return string(raw)
+	}
+	dt, _ := types.ParseDateTime(string(raw))
+	return dt.String()
+}
+
+// rawRow returns n columns to scan a row into as they are, and the Scan destinations.
+func rawRow(n int) ([]sql.RawBytes, []any) {
+	cols := make([]sql.RawBytes, n)
+	dest := make([]any, n)
+	for i := range cols {
+		dest[i] = &cols[i]
+	}
+	return cols, dest
 }
 
 // encCache holds the current item encoders.
