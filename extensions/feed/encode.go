@@ -7,11 +7,11 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
-	"unsafe"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
+
+	"github.com/tangerine-market/tangerine/internal/jsonenc"
 )
 
 // The feeds write their items' JSON themselves, from the columns of one query, instead of
@@ -120,7 +120,7 @@ func compareStrings(a, b string) int {
 }
 
 func jsonKey(name string) string {
-	return string(appendString(nil, name)) + ":"
+	return string(jsonenc.AppendString(nil, name)) + ":"
 }
 
 // itemExtras are the caller's values of a post's extra keys.
@@ -177,9 +177,9 @@ func (enc *recordEncoder) appendRecord(b []byte, cols []sql.RawBytes, x *itemExt
 func (enc *recordEncoder) appendPlain(b []byte, k outKey, cols []sql.RawBytes) ([]byte, error) {
 	switch k.kind {
 	case outCollectionId:
-		return appendString(b, enc.coll.Id), nil
+		return jsonenc.AppendString(b, enc.coll.Id), nil
 	case outCollectionName:
-		return appendString(b, enc.coll.Name), nil
+		return jsonenc.AppendString(b, enc.coll.Name), nil
 	}
 	return enc.fields[k.col].appendValue(b, cols[k.col])
 }
@@ -201,7 +201,7 @@ func nullable(raw sql.RawBytes) any {
 // appendValue appends the JSON of one column's value, as the records API exports it.
 func (fe *fieldEncoder) appendValue(b []byte, raw sql.RawBytes) ([]byte, error) {
 	if fe.text {
-		return appendStringBytes(b, raw), nil
+		return jsonenc.AppendStringBytes(b, raw), nil
 	}
 	if fe.date && isCanonicalDate(raw) {
 		b = append(b, '"')
@@ -249,7 +249,7 @@ func isCanonicalDate(raw []byte) bool {
 func appendAny(b []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case string:
-		return appendString(b, v), nil
+		return jsonenc.AppendString(b, v), nil
 	case bool:
 		return strconv.AppendBool(b, v), nil
 	case float64:
@@ -263,11 +263,11 @@ func appendAny(b []byte, v any) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, s)
+			b = jsonenc.AppendString(b, s)
 		}
 		return append(b, ']'), nil
 	case types.DateTime:
-		return appendString(b, v.String()), nil
+		return jsonenc.AppendString(b, v.String()), nil
 	case types.JSONRaw:
 		if len(v) == 0 {
 			return append(b, "null"...), nil
@@ -306,64 +306,6 @@ func appendFloat(b []byte, f float64) []byte {
 		}
 	}
 	return b
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string, as PocketBase's encoder writes it (no HTML
-// escaping; invalid UTF-8 replaced by U+FFFD).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			b = appendEscaped(b, c)
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, "\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// appendStringBytes is appendString for a column's bytes, read in place: appendString keeps
-// no reference to the string, so viewing the bytes as one is safe and saves a copy per value.
-func appendStringBytes(b []byte, s []byte) []byte {
-	return appendString(b, unsafe.String(unsafe.SliceData(s), len(s)))
-}
-
-func appendEscaped(b []byte, c byte) []byte {
-	switch c {
-	case '"', '\\':
-		return append(b, '\\', c)
-	case '\b':
-		return append(b, '\\', 'b')
-	case '\f':
-		return append(b, '\\', 'f')
-	case '\n':
-		return append(b, '\\', 'n')
-	case '\r':
-		return append(b, '\\', 'r')
-	case '\t':
-		return append(b, '\\', 't')
-	}
-	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 }
 
 // itemTemplate is a post's JSON object without the values of its expand and liked keys,

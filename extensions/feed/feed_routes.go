@@ -15,6 +15,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	"github.com/tangerine-market/tangerine/collections"
+	"github.com/tangerine-market/tangerine/internal/jsonenc"
 )
 
 // feedHome lists the published posts of the accounts the auth user follows, and their own.
@@ -208,7 +209,7 @@ func (f *plugin) respondPage(e *core.RequestEvent, p page, plans ...keyQuery) er
 	b = append(b, s.buf...)
 	b = append(b, `],"next_cursor":`...)
 	if next != nil {
-		b = appendString(b, *next)
+		b = jsonenc.AppendString(b, *next)
 	} else {
 		b = append(b, "null"...)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	"github.com/tangerine-market/tangerine/collections"
+	"github.com/tangerine-market/tangerine/internal/jsonenc"
 )
 
 // itemCache keeps the rendered JSON of recently served posts (as templates without their
@@ -471,7 +472,7 @@ func idsJSON(ids []string) string {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, id)
+		b = jsonenc.AppendString(b, id)
 	}
 	return string(append(b, ']'))
 }
