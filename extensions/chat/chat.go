@@ -65,6 +65,11 @@ type Config struct {
 	// WriteTimeout bounds one frame write to a connection. Default 10 seconds.
 	WriteTimeout time.Duration
 
+	// CommitWindow is how long a batch of WebSocket sends waits for more sends before it is
+	// stored, when the last batch held more than one message (see groupCommit); a lone send
+	// is stored at once. Default 1 ms; negative: never wait.
+	CommitWindow time.Duration
+
 	// PublishTimeout bounds one Broker.Publish call. Publishing never holds up a send's ack
 	// or a request: events wait in a queue per room (see publisher). Default 5 seconds.
 	PublishTimeout time.Duration
@@ -112,6 +117,9 @@ func (cfg *Config) setDefaults() {
 	if cfg.PublishTimeout <= 0 {
 		cfg.PublishTimeout = 5 * time.Second
 	}
+	if cfg.CommitWindow == 0 {
+		cfg.CommitWindow = time.Millisecond
+	}
 }
 
 // Register binds the chat routes, the WebSocket endpoint and the chat record hooks to app.
@@ -119,6 +127,7 @@ func (cfg *Config) setDefaults() {
 func Register(app core.App, cfg Config) error {
 	cfg.setDefaults()
 	p := &plugin{app: app, cfg: cfg, roomLocks: newKeyedMutex()}
+	p.commits.store, p.commits.window = p.storeBatch, cfg.CommitWindow
 	p.hub = newHub(p)
 	p.pub = newPublisher(p)
 	app.Store().Set(pluginStoreKey, p)
@@ -168,6 +177,7 @@ type plugin struct {
 	held      sync.Map // *core.Record -> room id whose lock the record's create holds
 
 	commits groupCommit // batches the inserts of WebSocket sends (commit.go)
+	sending sync.Map    // *core.Record -> *commitReq of a WebSocket send being stored
 
 	mu          sync.Mutex
 	started     bool

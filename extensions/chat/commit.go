@@ -1,14 +1,19 @@
 package chat
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	validation "github.com/pocketbase/ozzo-validation/v4"
-
 	"github.com/pocketbase/pocketbase/core"
+
+	"github.com/tangerine-market/tangerine/collections"
+	"github.com/tangerine-market/tangerine/internal/sqlitedb"
 )
 
 // maxCommitBatch bounds the messages one transaction stores.
@@ -17,30 +22,42 @@ const maxCommitBatch = 128
 // groupCommit stores the messages of WebSocket sends in batches: the sends that arrive while a
 // transaction commits wait, and the next transaction stores all of them, so that under load a
 // process pays for one write lock, one commit and one WAL write per batch instead of per
-// message. A lone send is stored on its own at once, so nothing waits for a batch to fill.
+// message.
+//
+// A lone send is stored on its own at once. Only when the last batch held more than one
+// message (sends are arriving faster than transactions commit) does the next batch wait up to
+// window for more sends before it is stored: at 2,000 sends/s a 1 ms window makes batches of
+// about 8 instead of 2, which takes a tenth off the server's CPU per message (fewer commits,
+// WAL frames and checkpoint work) for at most 1 ms more before the ack.
 //
 // There is no goroutine of its own: the first sender to find no batch running leads (stores
 // the waiting batch) and then hands the lead to the oldest send still waiting, whose own
-// message is then first in the next batch. Every message is still saved with app.Save, so
-// the record hooks run as for any other create (created order, the room's last message, the
-// publish, PocketBase's realtime), and an ack still means committed.
+// message is then first in the next batch. Every message is still saved with app.Save's
+// create path, so the record hooks run as for any other create (created order, the room's
+// last message, the publish, PocketBase's realtime), and an ack still means committed.
 type groupCommit struct {
+	store  func(batch []*commitReq) // stores a batch, setting each request's err
+	window time.Duration            // how long a batch waits for more sends under load
+
 	mu      sync.Mutex
 	pending []*commitReq
 	leading bool // a sender is storing a batch; pending is never non-empty without one
 
+	last     atomic.Int64 // the size of the last batch
 	maxBatch atomic.Int64 // the largest batch stored so far (tests)
 }
 
 type commitReq struct {
-	rec  *core.Record
-	err  error
-	wake chan bool // true: lead the next batch; false: stored (err says how)
+	rec    *core.Record
+	sender string
+	err    error     // errNotChatUser, errNotMember, errDuplicate, or why the batch failed
+	raw    []byte    // the stored message's JSON (set by the publish hook)
+	wake   chan bool // true: lead the next batch; false: stored (err says how)
 }
 
-// save stores rec, in a batch with the other sends waiting.
-func (g *groupCommit) save(p *plugin, rec *core.Record) error {
-	r := &commitReq{rec: rec, wake: make(chan bool, 1)}
+// save stores r.rec, in a batch with the other sends waiting, and returns r.err.
+func (g *groupCommit) save(r *commitReq) error {
+	r.wake = make(chan bool, 1)
 	g.mu.Lock()
 	g.pending = append(g.pending, r)
 	if g.leading {
@@ -54,13 +71,20 @@ func (g *groupCommit) save(p *plugin, rec *core.Record) error {
 	}
 
 	// leading: r is the first pending request
+	if g.window > 0 && g.last.Load() > 1 {
+		time.Sleep(g.window)
+	}
 	g.mu.Lock()
 	n := min(len(g.pending), maxCommitBatch)
 	batch := g.pending[:n:n]
 	g.pending = slices.Clone(g.pending[n:])
 	g.mu.Unlock()
 
-	p.storeBatch(batch)
+	g.last.Store(int64(n))
+	if int64(n) > g.maxBatch.Load() {
+		g.maxBatch.Store(int64(n)) // only the leader writes it
+	}
+	g.store(batch)
 	for _, b := range batch[1:] {
 		b.wake <- false
 	}
@@ -77,19 +101,25 @@ func (g *groupCommit) save(p *plugin, rec *core.Record) error {
 	return r.err
 }
 
+// errDuplicate is a send's error when the sender already used its client_id in the room.
+var errDuplicate = errors.New("chat: client_id already used in the room")
+
 // storeBatch saves the batch's messages in one transaction and sets each request's error.
 //
 // The transaction holds the batch's room locks (taken in sorted order, before the database's
 // write lock, as onMessageCreate takes its one room lock before its transaction), so that the
 // publish order of each room stays its insert order also against concurrent creates through
-// the records API. A message that fails validation (a resent client_id, which its unique
-// index refuses) fails alone: its statement is rolled back and the others are committed. Any
+// the records API.
+//
+// What the records API's create rule and validation check is checked here, in the
+// transaction, so that it holds at the commit: the sender is an active user and a member of
+// the room (which implies that both relations point at existing records); handleSend checked
+// the text and client_id lengths. The message is then saved without PocketBase's validation,
+// which would look up both relations and the unique index once more; the (room, sender,
+// client_id) unique index still refuses a resent client_id. A message that fails any of these
+// ways fails alone (errNotChatUser, errNotMember, errDuplicate): the others are committed. Any
 // other error fails the batch, and each sender gets an error instead of an ack.
 func (p *plugin) storeBatch(batch []*commitReq) {
-	if len(batch) == 1 {
-		batch[0].err = p.app.Save(batch[0].rec)
-		return
-	}
 	rooms := make([]string, 0, len(batch))
 	for _, b := range batch {
 		rooms = append(rooms, b.rec.GetString("room"))
@@ -105,26 +135,60 @@ func (p *plugin) storeBatch(batch []*commitReq) {
 		}
 	}()
 
-	if n := int64(len(batch)); n > p.commits.maxBatch.Load() {
-		p.commits.maxBatch.Store(n) // only the leader writes it
-	}
 	err := p.app.RunInTransaction(func(txApp core.App) error {
 		for _, b := range batch {
-			b.err = txApp.Save(b.rec)
-			var invalid validation.Errors
-			if b.err != nil && !errors.As(b.err, &invalid) {
-				// not the message's own fault (busy, I/O, ...): SQLite may have rolled
-				// the transaction back already, so stop and fail the whole batch
-				return b.err
+			if err := canSend(txApp, b.rec.GetString("room"), b.sender); err != nil {
+				if errors.Is(err, errNotMember) || errors.Is(err, errNotChatUser) {
+					b.err = err
+					continue
+				}
+				return err
+			}
+			if err := txApp.SaveNoValidate(b.rec); err != nil {
+				// PocketBase reports a unique index that refused the insert as a
+				// validation error of the index's columns
+				var invalid validation.Errors
+				if !errors.As(err, &invalid) {
+					// not the message's own fault (busy, I/O, ...): SQLite may have rolled
+					// the transaction back already, so stop and fail the whole batch
+					b.err = err
+					return err
+				}
+				// only the failed statement was rolled back; the transaction goes on
+				b.err = errDuplicate
 			}
 		}
 		return nil
 	})
 	if err != nil { // nothing was stored
 		for _, b := range batch {
-			if b.err == nil {
+			if b.err == nil || errors.Is(b.err, errDuplicate) {
 				b.err = err
 			}
 		}
 	}
+}
+
+// canSend checks that user may send to room, the create rule of chat_messages: an active user
+// (else errNotChatUser) and a member of the room (else errNotMember).
+func canSend(app core.App, room, user string) error {
+	db, err := sqlitedb.Raw(app.DB())
+	if err != nil {
+		return err
+	}
+	var status string
+	var member bool
+	// note: the ids are bound as expressions so that SQLite does not re-plan the statement
+	// for every new value (the connection's statement cache keeps it)
+	err = db.QueryRowContext(context.Background(), `SELECT status, EXISTS (SELECT 1 FROM `+collections.ChatMembers+` WHERE room = (? || '') AND user = u.id) `+
+		`FROM `+collections.Users+` u WHERE id = (? || '')`, room, user).Scan(&status, &member)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || (err == nil && status != collections.UserActive):
+		return errNotChatUser
+	case err != nil:
+		return err
+	case !member:
+		return errNotMember
+	}
+	return nil
 }

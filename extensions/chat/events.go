@@ -34,12 +34,7 @@ type event struct {
 // broker that is slow or away, and clients recover missed messages with sync. Events of one room are published one
 // after another in the order publish was called, so per-room order holds; see [publisher].
 func (p *plugin) publish(ev event) {
-	data, err := json.Marshal(ev)
-	if err != nil {
-		p.app.Logger().Error("Failed to encode a chat event", "error", err, "kind", ev.Kind, "room", ev.Room)
-		return
-	}
-	env := Envelope{Key: ev.Room, Data: data}
+	env := Envelope{Key: ev.Room, Data: appendEvent(nil, ev)}
 	if !p.serving.Load() {
 		// not serving (a CLI command, a migration, tests before Serve): publish at once, so
 		// that nothing is left queued when the process ends or shows up after the hub starts
@@ -167,14 +162,6 @@ func mustJSON(v any) []byte {
 
 func errorFrame(code, message, ref string) []byte {
 	return mustJSON(map[string]string{"type": "error", "code": code, "message": message, "ref": ref})
-}
-
-func messageFrame(record json.RawMessage) []byte {
-	return mustJSON(map[string]any{"type": "message", "message": record})
-}
-
-func ackFrame(clientId string, record json.RawMessage) []byte {
-	return mustJSON(map[string]any{"type": "ack", "client_id": clientId, "message": record})
 }
 
 func readyFrame(user string, rooms []string) []byte {

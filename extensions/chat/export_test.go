@@ -21,3 +21,16 @@ func MessageEnvelope(room string, record any) Envelope {
 	}
 	return Envelope{Key: room, Data: mustJSON(event{Kind: eventMessage, Room: room, Record: raw})}
 }
+
+// AppendMessage is the encoder of the messages of WebSocket sends.
+func AppendMessage(b []byte, m *core.Record) []byte { return appendMessage(b, m) }
+
+// EventJSON encodes an event as publish does and decodes it as the hub does.
+func EventJSON(kind, room, user, message string, record json.RawMessage) (data []byte, back map[string]any, err error) {
+	data = appendEvent(nil, event{Kind: kind, Room: room, User: user, Message: message, Record: record})
+	var ev event
+	if err := json.Unmarshal(data, &ev); err != nil {
+		return data, nil, err
+	}
+	return data, map[string]any{"kind": ev.Kind, "room": ev.Room, "user": ev.User, "message": ev.Message, "record": string(ev.Record)}, nil
+}

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	"github.com/tangerine-market/tangerine/collections"
+	"github.com/tangerine-market/tangerine/internal/sqlitedb"
 )
 
 // errNotMember is returned when the user is not a member of the room (or it does not exist).
@@ -33,10 +35,19 @@ func bindMessageHooks(p *plugin) {
 	p.app.OnRecordCreate(collections.ChatMessages).BindFunc(p.onMessageCreate)
 	p.app.OnRecordAfterCreateSuccess(collections.ChatMessages).BindFunc(func(e *core.RecordEvent) error {
 		defer p.releaseRoom(e.Record)
-		raw, err := json.Marshal(e.Record)
-		if err != nil {
-			p.app.Logger().Error("Failed to encode a chat message", "error", err, "message", e.Record.Id)
-			return e.Next()
+		var raw []byte
+		if v, ok := p.sending.Load(e.Record); ok {
+			// a WebSocket send: a fresh record of ours, which the encoder writes directly
+			// (and the ack reuses)
+			req := v.(*commitReq)
+			req.raw = appendMessage(nil, e.Record)
+			raw = req.raw
+		} else {
+			var err error
+			if raw, err = json.Marshal(e.Record); err != nil {
+				p.app.Logger().Error("Failed to encode a chat message", "error", err, "message", e.Record.Id)
+				return e.Next()
+			}
 		}
 		p.publish(event{Kind: eventMessage, Room: e.Record.GetString("room"), Record: raw})
 		return e.Next()
@@ -65,9 +76,15 @@ func (p *plugin) onMessageCreate(e *core.RecordEvent) error {
 
 	return e.App.RunInTransaction(func(txApp core.App) error {
 		e.App = txApp
+		// note: plain SQL (sqlitedb.Raw), as it runs for every message; the room id is bound
+		// as an expression so that SQLite does not re-plan the statement for every new room
+		db, err := sqlitedb.Raw(txApp.DB())
+		if err != nil {
+			return err
+		}
 		var last sql.NullString
-		if err := txApp.DB().NewQuery("SELECT max([[created]]) FROM {{" + collections.ChatMessages + "}} WHERE [[room]] = {:room}").
-			Bind(dbx.Params{"room": room}).Row(&last); err != nil {
+		if err := db.QueryRowContext(context.Background(),
+			`SELECT max(created) FROM `+collections.ChatMessages+` WHERE room = (? || '')`, room).Scan(&last); err != nil {
 			return err
 		}
 		// note: truncated first, because the database keeps milliseconds
@@ -81,9 +98,9 @@ func (p *plugin) onMessageCreate(e *core.RecordEvent) error {
 			return err
 		}
 
-		_, err := txApp.DB().NewQuery(`UPDATE {{chat_rooms}} SET [[last_message_at]] = {:at}, [[last_message_text]] = {:text} WHERE [[id]] = {:room}`).
-			Bind(dbx.Params{"at": created.String(), "text": preview(e.Record.GetString("text")), "room": room}).
-			Execute()
+		_, err = db.ExecContext(context.Background(),
+			`UPDATE `+collections.ChatRooms+` SET last_message_at = ?, last_message_text = ? WHERE id = (? || '')`,
+			created.String(), preview(e.Record.GetString("text")), room)
 		return err
 	})
 }
@@ -95,36 +112,38 @@ func (p *plugin) releaseRoom(record *core.Record) {
 	}
 }
 
-// sendMessage stores a message from sender in room and returns it; the hooks publish it.
-// With a clientId that the sender already used in that room it returns the original message
-// and stores nothing: the unique index on (room, sender, client_id) refuses the insert, and
-// the original is looked up then (resends are rare; a lookup before every insert is not).
-func (p *plugin) sendMessage(room, sender, text, clientId string) (*core.Record, error) {
-	ok, err := isMember(p.app, room, sender)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, errNotMember
-	}
+// sendMessage stores a message from sender in room and returns it and its JSON; the hooks
+// publish it. With a clientId that the sender already used in that room it returns the
+// original message and stores nothing: the unique index on (room, sender, client_id) refuses
+// the insert, and the original is looked up then (resends are rare; a lookup before every
+// insert is not). The membership check is part of the insert's transaction (storeBatch).
+func (p *plugin) sendMessage(room, sender, text, clientId string) (*core.Record, []byte, error) {
 	c, err := p.app.FindCachedCollectionByNameOrId(collections.ChatMessages)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := core.NewRecord(c)
 	m.Set("room", room)
 	m.Set("sender", sender)
 	m.Set("text", text)
 	m.Set("client_id", clientId)
-	if err := p.commits.save(p, m); err != nil {
-		if clientId != "" {
+	req := &commitReq{rec: m, sender: sender}
+	p.sending.Store(m, req)
+	err = p.commits.save(req)
+	p.sending.Delete(m)
+	if err != nil {
+		if clientId != "" && !errors.Is(err, errNotMember) && !errors.Is(err, errNotChatUser) {
 			if orig := findByClientId(p.app, room, sender, clientId); orig != nil {
-				return orig, nil
+				raw, err := json.Marshal(orig)
+				return orig, raw, err
 			}
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return m, nil
+	if req.raw == nil { // not published (cannot happen once serving; kept for safety)
+		req.raw = appendMessage(nil, m)
+	}
+	return m, req.raw, nil
 }
 
 func findByClientId(app core.App, room, sender, clientId string) *core.Record {

@@ -234,19 +234,19 @@ func (c *conn) handleSend(f *clientFrame) {
 		c.reply(codeBadRequest, "client_id is at most 64 characters.", ref)
 		return
 	}
-	m, err := c.p.sendMessage(f.Room, c.user, f.Text, f.ClientId)
+	_, raw, err := c.p.sendMessage(f.Room, c.user, f.Text, f.ClientId)
 	switch {
 	case errors.Is(err, errNotMember):
 		c.reply(codeNotMember, "Not a member of this room.", ref)
 		return
+	case errors.Is(err, errNotChatUser):
+		// suspended (or deleted) since the last token check: as the next ping would
+		c.writeNow(errorFrame(codeUnauthorized, "The account is no longer active.", ref))
+		c.close(statusUnauthorized, "token no longer valid")
+		return
 	case err != nil:
 		c.p.app.Logger().Error("Failed to store a chat message", "error", err, "room", f.Room, "user", c.user)
 		c.reply(codeInternal, "Failed to store the message.", ref)
-		return
-	}
-	raw, err := json.Marshal(m)
-	if err != nil {
-		c.reply(codeInternal, "Failed to encode the message.", ref)
 		return
 	}
 	c.enqueue(outItem{data: ackFrame(f.ClientId, raw)})

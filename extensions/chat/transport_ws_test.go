@@ -114,6 +114,45 @@ func TestWSSend(t *testing.T) {
 		}
 	})
 
+	t.Run("membership is checked in the database at the send", func(t *testing.T) {
+		// dave's membership row goes away by plain SQL: no event reaches the hub, whose view
+		// of his rooms still holds the room; the send is refused all the same
+		dave := testapp.CreateUser(t, app, "dave")
+		r := createRoom(t, app, dave, alice)
+		d := connect(t, srv.URL, dave)
+		if _, err := app.DB().NewQuery("DELETE FROM chat_members WHERE room = {:room} AND user = {:user}").
+			Bind(dbx.Params{"room": r.Id, "user": dave.Id}).Execute(); err != nil {
+			t.Fatal(err)
+		}
+		d.send(map[string]string{"type": "send", "room": r.Id, "text": "hi", "client_id": "gone"})
+		if f := d.skipTo("error"); f.str("code") != "not_member" || f.str("ref") != "gone" {
+			t.Fatalf("Expected not_member, got %v", f)
+		}
+		if n, err := app.CountRecords(collections.ChatMessages, dbx.HashExp{"room": r.Id}); err != nil || n != 0 {
+			t.Fatalf("Expected nothing stored, got %d (%v)", n, err)
+		}
+	})
+
+	t.Run("a suspended sender is refused and disconnected", func(t *testing.T) {
+		// erin is suspended by plain SQL, so that her token stays valid until the next ping:
+		// the send itself finds her status
+		erin := testapp.CreateUser(t, app, "erin")
+		r := createRoom(t, app, erin, alice)
+		e := connect(t, srv.URL, erin)
+		if _, err := app.DB().NewQuery("UPDATE users SET status = 'suspended' WHERE id = {:id}").
+			Bind(dbx.Params{"id": erin.Id}).Execute(); err != nil {
+			t.Fatal(err)
+		}
+		e.send(map[string]string{"type": "send", "room": r.Id, "text": "hi", "client_id": "sus"})
+		before := e.expectClose(4001)
+		if len(before) != 1 || before[0].str("code") != "unauthorized" || before[0].str("ref") != "sus" {
+			t.Fatalf("Expected one unauthorized error frame before the close, got %v", before)
+		}
+		if n, err := app.CountRecords(collections.ChatMessages, dbx.HashExp{"room": r.Id}); err != nil || n != 0 {
+			t.Fatalf("Expected nothing stored, got %d (%v)", n, err)
+		}
+	})
+
 	t.Run("duplicate client_id stores one message", func(t *testing.T) {
 		a.send(map[string]string{"type": "send", "room": room.Id, "text": "once", "client_id": "dup"})
 		a.send(map[string]string{"type": "send", "room": room.Id, "text": "once", "client_id": "dup"})
