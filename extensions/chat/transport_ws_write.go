@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,9 +158,17 @@ func (c *conn) next() (outItem, bool) {
 }
 
 // startPings pings the connection every PingInterval, on a timer (no goroutine waits for it),
-// until the connection closes; stopPings ends that.
+// until the connection closes; stopPings ends that. The first ping comes after firstPing.
 func (c *conn) startPings() {
-	c.pinger.Store(time.AfterFunc(c.p.cfg.PingInterval, c.pingTick))
+	c.pinger.Store(time.AfterFunc(firstPing(c.p.cfg.PingInterval), c.pingTick))
+}
+
+// firstPing is a random time between half and one and a half ping intervals: connections
+// opened together (every client reconnecting after a restart, say) would otherwise ping
+// together, and their token checks and pings would come as one burst every interval, a
+// stall of every connection's deliveries while it lasts.
+func firstPing(interval time.Duration) time.Duration {
+	return interval/2 + rand.N(interval)
 }
 
 func (c *conn) stopPings() {

@@ -93,7 +93,7 @@ func TestConfigDefaults(t *testing.T) {
 	cfg.setDefaults()
 	if cfg.Broker == nil || cfg.Topic != "tangerine-chat" || cfg.SendRate != 20 || cfg.SendBurst != 40 ||
 		cfg.QueueSize != 256 || cfg.PingInterval != 30*time.Second || cfg.AuthTimeout != 10*time.Second ||
-		cfg.MaxFrame != 16<<10 {
+		cfg.MaxFrame != 16<<10 || cfg.CommitWindow != time.Millisecond {
 		t.Fatalf("Unexpected defaults %+v", cfg)
 	}
 }
@@ -134,5 +134,22 @@ func TestOutQueueGrowsInOrderUpToItsBound(t *testing.T) {
 	pop(10)
 	if _, ok := q.pop(); ok {
 		t.Fatal("Expected an empty queue")
+	}
+}
+
+// TestFirstPingsAreSpread: connections opened at once get their first ping spread over an
+// interval (between a half and one and a half intervals), not all at the same moment.
+func TestFirstPingsAreSpread(t *testing.T) {
+	const interval = 30 * time.Second
+	lo, hi := time.Duration(1<<62), time.Duration(0)
+	for range 1000 {
+		d := firstPing(interval)
+		if d < interval/2 || d >= interval*3/2 {
+			t.Fatalf("Expected the first ping within [%s, %s), got %s", interval/2, interval*3/2, d)
+		}
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	if hi-lo < interval*9/10 {
+		t.Fatalf("Expected 1,000 first pings spread over about an interval, they span %s", hi-lo)
 	}
 }
