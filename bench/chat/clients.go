@@ -286,21 +286,28 @@ func (c *sseClient) close() {
 
 // -------------------------------------------------------------------
 
-// histogram counts latencies in 50 µs buckets up to 30 s, without locks.
+// histogram counts latencies in buckets of a fixed width, without locks; the last bucket
+// holds everything longer.
 type histogram struct {
+	bucket  time.Duration
 	buckets []atomic.Int64
 	maxNs   atomic.Int64
 }
 
-const histBucket = 50 * time.Microsecond
-
+// newHistogram has 50 µs buckets up to 30 s.
 func newHistogram() *histogram {
-	return &histogram{buckets: make([]atomic.Int64, int(30*time.Second/histBucket)+1)}
+	return &histogram{bucket: 50 * time.Microsecond, buckets: make([]atomic.Int64, 30*20000+1)}
+}
+
+// newCoarseHistogram has 1 ms buckets up to 10 s (the per-window ones, of which a step has
+// many).
+func newCoarseHistogram() *histogram {
+	return &histogram{bucket: time.Millisecond, buckets: make([]atomic.Int64, 10*1000+1)}
 }
 
 func (h *histogram) add(d time.Duration) {
 	d = max(d, 0)
-	i := min(int(d/histBucket), len(h.buckets)-1)
+	i := min(int(d/h.bucket), len(h.buckets)-1)
 	h.buckets[i].Add(1)
 	for {
 		m := h.maxNs.Load()
@@ -325,7 +332,7 @@ func (h *histogram) quantile(q float64) time.Duration {
 	for i := range h.buckets {
 		seen += h.buckets[i].Load()
 		if seen >= want {
-			return time.Duration(i+1) * histBucket
+			return time.Duration(i+1) * h.bucket
 		}
 	}
 	return h.max()

@@ -344,8 +344,12 @@ func pickSenders(rooms [][]int, o options) []int {
 
 // step is the state of the step in progress that the clients' readers update.
 type step struct {
-	id       string
-	hist     *histogram
+	id   string
+	hist *histogram
+	// windows holds a histogram per window of the send phase (by send time), so that a
+	// tail made by a few stalls can be told from a steady one
+	start    time.Time
+	windows  []*histogram
 	received atomic.Int64 // message deliveries of this step
 	acked    atomic.Int64 // sends the server accepted
 	errors   atomic.Int64 // sends the server refused (error frame, HTTP status)
@@ -374,8 +378,15 @@ func delivered(text string, now time.Time) {
 		return
 	}
 	st.received.Add(1)
-	st.hist.add(now.Sub(time.Unix(0, sent)))
+	lat := now.Sub(time.Unix(0, sent))
+	st.hist.add(lat)
+	if w := int(time.Unix(0, sent).Sub(st.start) / windowLen); w >= 0 && w < len(st.windows) {
+		st.windows[w].add(lat)
+	}
 }
+
+// windowLen is the length of the windows whose p99 the summary lists.
+const windowLen = 5 * time.Second
 
 // accepted and refused are called for each send's outcome.
 func accepted() {
@@ -402,9 +413,10 @@ type stepResult struct {
 	received          int64
 	lost              int64
 	p50, p99, maxLat  time.Duration
-	cpu               float64 // server CPU cores used during the sends
-	clientCPU         float64 // this load generator's CPU cores, same window
-	brokerCPU         float64 // the Pulsar broker's (JVM) CPU cores, same window; -1: not known
+	windowP99         []time.Duration // p99 of the deliveries of messages sent in each window
+	cpu               float64         // server CPU cores used during the sends
+	clientCPU         float64         // this load generator's CPU cores, same window
+	brokerCPU         float64         // the Pulsar broker's (JVM) CPU cores, same window; -1: not known
 	rss               int64
 	achieved          float64 // acked messages per second
 	pass              bool
@@ -425,11 +437,21 @@ func (r stepResult) summary() string {
 	if r.firstErr != "" {
 		s += " (first error: " + r.firstErr + ")"
 	}
+	if len(r.windowP99) > 1 {
+		s += fmt.Sprintf("; p99 per %s of sends:", windowLen)
+		for _, p := range r.windowP99 {
+			s += " " + ms(p)
+		}
+	}
 	return s
 }
 
 func runStep(id string, srv *server, clients []client, senders []int, rate int, d time.Duration, o options) stepResult {
-	st := &step{id: id, hist: newHistogram()}
+	start := time.Now().Add(100 * time.Millisecond)
+	st := &step{id: id, hist: newHistogram(), start: start}
+	for range (d + windowLen - 1) / windowLen {
+		st.windows = append(st.windows, newCoarseHistogram())
+	}
 	current.Store(st)
 
 	// each sender sends at rate/len(senders) per second, staggered, paced by its own clock;
@@ -441,7 +463,6 @@ func runStep(id string, srv *server, clients []client, senders []int, rate int, 
 	interval := time.Duration(float64(time.Second) * float64(n) / float64(rate))
 	var sent, skipped atomic.Int64
 	var seq atomic.Int64
-	start := time.Now().Add(100 * time.Millisecond)
 	end := start.Add(d)
 	cpu0, self0, broker0 := srv.cpu(), benchkit.ProcCPU(os.Getpid()), benchkit.ProcCPU(srv.brokerPid)
 	var wg sync.WaitGroup
@@ -506,6 +527,9 @@ func runStep(id string, srv *server, clients []client, senders []int, rate int, 
 	r.expected = r.acked * roomSize
 	r.lost = r.expected - r.received
 	r.p50, r.p99, r.maxLat = st.hist.quantile(0.5), st.hist.quantile(0.99), st.hist.max()
+	for _, w := range st.windows {
+		r.windowP99 = append(r.windowP99, w.quantile(0.99))
+	}
 	r.achieved = float64(r.acked) / elapsed.Seconds()
 	r.deliveriesPerSec = float64(r.received) / elapsed.Seconds()
 	if e, ok := st.firstErr.Load().(string); ok {
