@@ -128,6 +128,7 @@ func Register(app core.App, cfg Config) error {
 	cfg.setDefaults()
 	p := &plugin{app: app, cfg: cfg, roomLocks: newKeyedMutex()}
 	p.commits.store, p.commits.window = p.storeBatch, cfg.CommitWindow
+	p.newId = timeOrderedId
 	p.hub = newHub(p)
 	p.pub = newPublisher(p)
 	app.Store().Set(pluginStoreKey, p)
@@ -176,8 +177,9 @@ type plugin struct {
 	roomLocks *keyedMutex
 	held      sync.Map // *core.Record -> room id whose lock the record's create holds
 
-	commits groupCommit // batches the inserts of WebSocket sends (commit.go)
-	sending sync.Map    // *core.Record -> *commitReq of a WebSocket send being stored
+	commits groupCommit            // batches the inserts of WebSocket sends (commit.go)
+	sending sync.Map               // *core.Record -> *commitReq of a WebSocket send being stored
+	newId   func(time.Time) string // message ids (timeOrderedId; tests replace it)
 
 	mu          sync.Mutex
 	started     bool

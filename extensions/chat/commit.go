@@ -144,7 +144,11 @@ func (p *plugin) storeBatch(batch []*commitReq) {
 				}
 				return err
 			}
-			if err := txApp.SaveNoValidate(b.rec); err != nil {
+			for attempt := 1; ; attempt++ {
+				err := txApp.SaveNoValidate(b.rec)
+				if err == nil {
+					break
+				}
 				// PocketBase reports a unique index that refused the insert as a
 				// validation error of the index's columns
 				var invalid validation.Errors
@@ -155,7 +159,12 @@ func (p *plugin) storeBatch(batch []*commitReq) {
 					return err
 				}
 				// only the failed statement was rolled back; the transaction goes on
+				if _, taken := invalid[core.FieldNameId]; taken && attempt < 3 {
+					b.rec.Set(core.FieldNameId, p.messageId(b.rec.Collection()))
+					continue // an id that another message has: take another
+				}
 				b.err = errDuplicate
+				break
 			}
 		}
 		return nil

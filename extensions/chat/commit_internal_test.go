@@ -2,6 +2,8 @@ package chat
 
 import (
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,5 +74,35 @@ func TestGroupCommitWindow(t *testing.T) {
 		if !slices.Equal(sizes, want) {
 			t.Fatalf("window %s: expected batches %v, got %v", window, want, sizes)
 		}
+	}
+}
+
+// TestTimeOrderedIds: ids are 15 characters of [a-z0-9] (what chat_messages' id field takes),
+// sort in the order of their milliseconds, and differ within one.
+func TestTimeOrderedIds(t *testing.T) {
+	base := time.Date(2026, 12, 7, 4, 5, 6, 0, time.UTC)
+	prev := ""
+	seen := map[string]bool{}
+	for i := range 3000 {
+		// steps of 1 ms, with carries through several base-36 digits
+		id := timeOrderedId(base.Add(time.Duration(i*i) * time.Millisecond))
+		if len(id) != 15 || strings.Trim(id, idAlphabet) != "" {
+			t.Fatalf("Expected 15 characters of [a-z0-9], got %q", id)
+		}
+		if id <= prev {
+			t.Fatalf("Expected %q (%d ms later) to sort after %q", id, i, prev)
+		}
+		prev = id
+		seen[id] = true
+	}
+	for range 1000 {
+		id := timeOrderedId(base)
+		if seen[id] {
+			t.Fatalf("Expected ids of one millisecond to differ, got %q twice", id)
+		}
+		seen[id] = true
+	}
+	if ms, err := strconv.ParseInt(timeOrderedId(base)[:9], 36, 64); err != nil || ms != base.UnixMilli() {
+		t.Fatalf("Expected the first 9 characters to be the milliseconds %d, got %d (%v)", base.UnixMilli(), ms, err)
 	}
 }

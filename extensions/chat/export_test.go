@@ -2,6 +2,7 @@ package chat
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -33,4 +34,9 @@ func EventJSON(kind, room, user, message string, record json.RawMessage) (data [
 		return data, nil, err
 	}
 	return data, map[string]any{"kind": ev.Kind, "room": ev.Room, "user": ev.User, "message": ev.Message, "record": string(ev.Record)}, nil
+}
+
+// SetMessageIds replaces the id generator of app's chat (WebSocket sends).
+func SetMessageIds(app core.App, next func() string) {
+	app.Store().Get(pluginStoreKey).(*plugin).newId = func(time.Time) string { return next() }
 }

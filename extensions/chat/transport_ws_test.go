@@ -153,6 +153,33 @@ func TestWSSend(t *testing.T) {
 		}
 	})
 
+	t.Run("an id that is taken is replaced", func(t *testing.T) {
+		taken := testapp.Create(t, app, collections.ChatMessages, map[string]any{"room": room.Id, "sender": bob.Id, "text": "first"})
+		ids := []string{taken.Id}
+		chat.SetMessageIds(app, func() string {
+			if len(ids) > 0 {
+				id := ids[0]
+				ids = ids[1:]
+				return id
+			}
+			return "zzzzzzzzzzzzzzz"
+		})
+		defer chat.SetMessageIds(app, func() string { return "" })
+		a.send(map[string]string{"type": "send", "room": room.Id, "text": "second", "client_id": "taken-id"})
+		ack := a.skipTo("ack")
+		if ack.msg().str("id") != "zzzzzzzzzzzzzzz" || ack.msg().str("text") != "second" {
+			t.Fatalf("Expected the send stored under a new id, got %v", ack)
+		}
+		if got := testapp.Reload(t, app, taken); got.GetString("text") != "first" {
+			t.Fatalf("Expected the message that had the id untouched, got %q", got.GetString("text"))
+		}
+		for _, want := range []string{"first", "second"} {
+			if m := b.expect("message").msg(); m.str("text") != want {
+				t.Fatalf("Expected bob to get %q, got %v", want, m)
+			}
+		}
+	})
+
 	t.Run("duplicate client_id stores one message", func(t *testing.T) {
 		a.send(map[string]string{"type": "send", "room": room.Id, "text": "once", "client_id": "dup"})
 		a.send(map[string]string{"type": "send", "room": room.Id, "text": "once", "client_id": "dup"})
