@@ -34,11 +34,12 @@ bench_vectors() {
 
 # chat: 5,000 WebSocket clients in rooms of 10 at 2,000 msg/s for 60 s with the in-process broker,
 # Pulsar (scripts/pulsar.sh, started and stopped here) and PocketBase's realtime SSE baseline,
-# then a rate search for each. About 15 minutes.
+# then a rate search for each (each WebSocket target warms up for 10 s first). About 12 minutes.
 bench_chat() {
 	bash scripts/pulsar.sh start
 	trap 'bash scripts/pulsar.sh stop' RETURN
-	go run ./bench/chat -clients 5000 -room-size 10 -rate 2000 -duration 60s -search -settle 20s
+	go run ./bench/chat -clients 5000 -room-size 10 -rate 2000 -duration 60s -search \
+		-steps 2000,2500,3000,3500,4000,5000 -step-duration 20s -settle 20s
 }
 
 # images: a 12 MP JPEG normalised plus PocketBase thumbs, against vipsthumbnail (apt: libvips-tools).
