@@ -113,15 +113,15 @@ func (p *plugin) releaseRoom(record *core.Record) {
 	}
 }
 
-// sendMessage stores a message from sender in room and returns it and its JSON; the hooks
+// sendMessage stores a message from sender in room and returns its JSON; the hooks
 // publish it. With a clientId that the sender already used in that room it returns the
 // original message and stores nothing: the unique index on (room, sender, client_id) refuses
 // the insert, and the original is looked up then (resends are rare; a lookup before every
 // insert is not). The membership check is part of the insert's transaction (storeBatch).
-func (p *plugin) sendMessage(room, sender, text, clientId string) (*core.Record, []byte, error) {
+func (p *plugin) sendMessage(room, sender, text, clientId string) ([]byte, error) {
 	c, err := p.app.FindCachedCollectionByNameOrId(collections.ChatMessages)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	m := core.NewRecord(c)
 	m.Set(core.FieldNameId, p.messageId(c))
@@ -136,16 +136,15 @@ func (p *plugin) sendMessage(room, sender, text, clientId string) (*core.Record,
 	if err != nil {
 		if clientId != "" && !errors.Is(err, errNotMember) && !errors.Is(err, errNotChatUser) {
 			if orig := findByClientId(p.app, room, sender, clientId); orig != nil {
-				raw, err := json.Marshal(orig)
-				return orig, raw, err
+				return json.Marshal(orig)
 			}
 		}
-		return nil, nil, err
+		return nil, err
 	}
-	if req.raw == nil { // not published (cannot happen once serving; kept for safety)
+	if req.raw == nil { // the publish hook did not run: a hook bound before it ended the chain
 		req.raw = appendMessage(nil, m)
 	}
-	return m, req.raw, nil
+	return req.raw, nil
 }
 
 // idAlphabet is what the id fields of PocketBase's collections take by default, in the order

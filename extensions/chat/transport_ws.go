@@ -234,7 +234,7 @@ func (c *conn) handleSend(f *clientFrame) {
 		c.reply(codeBadRequest, "client_id is at most 64 characters.", ref)
 		return
 	}
-	_, raw, err := c.p.sendMessage(f.Room, c.user, f.Text, f.ClientId)
+	raw, err := c.p.sendMessage(f.Room, c.user, f.Text, f.ClientId)
 	switch {
 	case errors.Is(err, errNotMember):
 		c.reply(codeNotMember, "Not a member of this room.", ref)
