@@ -113,12 +113,14 @@ var errDuplicate = errors.New("chat: client_id already used in the room")
 //
 // What the records API's create rule and validation check is checked here, in the
 // transaction, so that it holds at the commit: the sender is an active user and a member of
-// the room (which implies that both relations point at existing records); handleSend checked
-// the text and client_id lengths. The message is then saved without PocketBase's validation,
-// which would look up both relations and the unique index once more; the (room, sender,
+// the room (which implies that both relations point at existing records); sendMessage checked
+// the other fields, each with its own rules. The message is then saved without
+// PocketBase's validation, which would look both relations up once more (and so no
+// OnRecordValidate hook runs for it: none is bound to chat_messages); the (room, sender,
 // client_id) unique index still refuses a resent client_id. A message that fails any of these
-// ways fails alone (errNotChatUser, errNotMember, errDuplicate): the others are committed. Any
-// other error fails the batch, and each sender gets an error instead of an ack.
+// ways fails alone (errNotChatUser, errNotMember, errDuplicate, invalidFieldsError): the
+// others are committed. Any other error fails the batch, and each sender gets an error
+// instead of an ack.
 func (p *plugin) storeBatch(batch []*commitReq) {
 	rooms := make([]string, 0, len(batch))
 	for _, b := range batch {
@@ -163,19 +165,46 @@ func (p *plugin) storeBatch(batch []*commitReq) {
 					b.rec.Set(core.FieldNameId, p.messageId(b.rec.Collection()))
 					continue // an id that another message has: take another
 				}
-				b.err = errDuplicate
+				if _, resent := invalid["client_id"]; resent {
+					b.err = errDuplicate
+				} else {
+					b.err = invalidFields(invalid) // a unique index added in the dashboard
+				}
 				break
 			}
 		}
 		return nil
 	})
-	if err != nil { // nothing was stored
-		for _, b := range batch {
-			if b.err == nil || errors.Is(b.err, errDuplicate) {
-				b.err = err
+	if err == nil {
+		return
+	}
+	// RunInTransaction also fails when a hook that runs after the commit (OnRecordAfter*)
+	// does: then the messages are stored and published, and their acks must go out
+	for _, b := range batch {
+		if b.err == nil {
+			if p.isStored(b.rec.Id) {
+				p.app.Logger().Error("A hook failed after chat messages were stored", "error", err)
+				return
 			}
+			break
 		}
 	}
+	for _, b := range batch { // nothing was stored
+		if b.err == nil || errors.Is(b.err, errDuplicate) {
+			b.err = err
+		}
+	}
+}
+
+// isStored reports whether the message id is in the database.
+func (p *plugin) isStored(id string) bool {
+	db, err := sqlitedb.Raw(p.app.ConcurrentDB())
+	if err != nil {
+		return false
+	}
+	var n int
+	err = db.QueryRowContext(context.Background(), `SELECT count(*) FROM `+collections.ChatMessages+` WHERE id = ?`, id).Scan(&n)
+	return err == nil && n > 0
 }
 
 // canSend checks that user may send to room, the create rule of chat_messages: an active user

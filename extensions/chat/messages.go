@@ -5,13 +5,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"github.com/pocketbase/pocketbase/tools/security"
 	"net/http"
 	"time"
 
 	"github.com/pocketbase/dbx"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/security"
 	"github.com/pocketbase/pocketbase/tools/types"
 
 	"github.com/tangerine-market/tangerine/collections"
@@ -129,6 +129,17 @@ func (p *plugin) sendMessage(room, sender, text, clientId string) ([]byte, error
 	m.Set("sender", sender)
 	m.Set("text", text)
 	m.Set("client_id", clientId)
+	// the fields' own rules, as the dashboard sets them (the records API runs them too), but
+	// for the relations, whose records canSend vouches for in the transaction, and the id,
+	// which messageId made
+	for _, f := range c.Fields {
+		if _, rel := f.(*core.RelationField); rel || f.GetName() == core.FieldNameId {
+			continue
+		}
+		if err := f.ValidateValue(context.Background(), p.app, m); err != nil {
+			return nil, invalidFields(validation.Errors{f.GetName(): err})
+		}
+	}
 	req := &commitReq{rec: m, sender: sender}
 	p.sending.Store(m, req)
 	err = p.commits.save(req)
@@ -146,6 +157,14 @@ func (p *plugin) sendMessage(room, sender, text, clientId string) ([]byte, error
 	}
 	return req.raw, nil
 }
+
+// invalidFieldsError is a send refused by a field's rules or a unique index other than the
+// client_id one: the client's fault, answered with bad_request.
+type invalidFieldsError struct{ errs validation.Errors }
+
+func invalidFields(errs validation.Errors) error { return invalidFieldsError{errs} }
+
+func (e invalidFieldsError) Error() string { return e.errs.Error() }
 
 // idAlphabet is what the id fields of PocketBase's collections take by default, in the order
 // of their bytes (so that base-36 numbers written with it sort as text as they do as numbers).

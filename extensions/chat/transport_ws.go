@@ -239,6 +239,9 @@ func (c *conn) handleSend(f *clientFrame) {
 	case errors.Is(err, errNotMember):
 		c.reply(codeNotMember, "Not a member of this room.", ref)
 		return
+	case errors.As(err, new(invalidFieldsError)):
+		c.reply(codeBadRequest, err.Error(), ref)
+		return
 	case errors.Is(err, errNotChatUser):
 		// suspended (or deleted) since the last token check: as the next ping would
 		c.writeNow(errorFrame(codeUnauthorized, "The account is no longer active.", ref))

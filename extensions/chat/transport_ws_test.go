@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -526,5 +527,47 @@ func TestWSSlowConsumerClosed4008(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// TestWSSendFollowsTheCollection: a WebSocket send is saved without PocketBase's validation
+// pass, but a field rule tightened in the dashboard still holds for it (bad_request naming the
+// field, nothing stored), and a hook that fails after the commit does not turn a stored
+// message into an error.
+func TestWSSendFollowsTheCollection(t *testing.T) {
+	t.Parallel()
+	app := newApp(t, chat.Config{})
+	alice := testapp.CreateUser(t, app, "alice")
+	bob := testapp.CreateUser(t, app, "bob")
+	room := createRoom(t, app, alice, bob)
+	coll, err := app.FindCollectionByNameOrId(collections.ChatMessages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll.Fields.GetByName("text").(*core.TextField).Max = 5
+	if err := app.Save(coll); err != nil {
+		t.Fatal(err)
+	}
+	app.OnRecordAfterCreateSuccess(collections.ChatMessages).BindFunc(func(e *core.RecordEvent) error {
+		if err := e.Next(); err != nil {
+			return err
+		}
+		return errors.New("a hook that fails after the commit")
+	})
+	srv := testapp.Serve(t, app)
+	a := connect(t, srv.URL, alice)
+
+	a.send(map[string]string{"type": "send", "room": room.Id, "text": "too long", "client_id": "long"})
+	if f := a.skipTo("error"); f.str("code") != "bad_request" || !strings.HasPrefix(f.str("message"), "text: ") || f.str("ref") != "long" {
+		t.Fatalf("Expected a bad_request naming text, got %v", f)
+	}
+	// (no client_id: with one, a failed send would look its message up and ack that)
+	a.send(map[string]string{"type": "send", "room": room.Id, "text": "short"})
+	if f := a.skipTo("ack"); f.msg().str("text") != "short" {
+		t.Fatalf("Expected the stored message acked, got %v", f)
+	}
+	n, err := app.CountRecords(collections.ChatMessages, dbx.HashExp{"room": room.Id})
+	if err != nil || n != 1 {
+		t.Fatalf("Expected only the short message stored, got %d (%v)", n, err)
 	}
 }

@@ -15,8 +15,9 @@ type Conn interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Raw returns the database/sql handle under a PocketBase builder (app.DB(),
-// app.NonconcurrentDB()): the *sql.Tx inside a transaction, else the *sql.DB.
+// Raw returns the database/sql handle under a PocketBase builder: the *sql.Tx of txApp.DB()
+// inside a transaction, the *sql.DB of app.ConcurrentDB() or app.NonconcurrentDB() outside one
+// (app.DB() outside a transaction is PocketBase's router between those two, which has none).
 //
 // It is for the few statements that run for every chat message: written with plain `?`
 // placeholders and plain names, they skip dbx's rewrite of {:name} placeholders and
