@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -42,6 +43,16 @@ func TestWSSendsStoredInBatches(t *testing.T) {
 		}
 	}
 
+	// the test holds the database's write connection while the sends arrive, so that they
+	// queue up and are stored in batches however fast this machine commits
+	held, release := make(chan struct{}), make(chan struct{})
+	go app.RunInTransaction(func(core.App) error {
+		close(held)
+		<-release
+		return nil
+	})
+	<-held
+
 	var wg sync.WaitGroup
 	for r := range rooms {
 		for i, c := range clients[r] {
@@ -71,6 +82,12 @@ func TestWSSendsStoredInBatches(t *testing.T) {
 			}
 		}()
 	}
+	for deadline := time.Now().Add(5 * time.Second); chat.PendingSends(app) < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Expected WebSocket sends waiting for the held database, %d are", chat.PendingSends(app))
+		}
+	}
+	close(release)
 	wg.Wait()
 
 	for r := range rooms {

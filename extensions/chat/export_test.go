@@ -40,3 +40,11 @@ func EventJSON(kind, room, user, message string, record json.RawMessage) (data [
 func SetMessageIds(app core.App, next func() string) {
 	app.Store().Get(pluginStoreKey).(*plugin).newId = func(time.Time) string { return next() }
 }
+
+// PendingSends is the number of WebSocket sends of app's chat waiting for a batch.
+func PendingSends(app core.App) int {
+	g := &app.Store().Get(pluginStoreKey).(*plugin).commits
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.pending)
+}
