@@ -16,13 +16,14 @@ func TestGroupCommitWindow(t *testing.T) {
 	for _, window := range []time.Duration{-1, 300 * time.Millisecond} {
 		var mu sync.Mutex
 		var sizes []int
-		release := make(chan struct{})
+		started, release := make(chan struct{}), make(chan struct{})
 		g := &groupCommit{window: window, store: func(batch []*commitReq) {
 			mu.Lock()
 			sizes = append(sizes, len(batch))
 			first := len(sizes) == 1
 			mu.Unlock()
 			if first {
+				close(started)
 				<-release // the first batch stores slowly, so that two sends queue behind it
 			}
 		}}
@@ -52,7 +53,7 @@ func TestGroupCommitWindow(t *testing.T) {
 
 		start := time.Now()
 		send()
-		waitPending(0) // the first is being stored, alone and at once
+		<-started // the first is being stored, alone and at once
 		send()
 		send()
 		waitPending(2)
