@@ -50,7 +50,7 @@ type groupCommit struct {
 type commitReq struct {
 	rec    *core.Record
 	sender string
-	err    error     // errNotChatUser, errNotMember, errDuplicate, or why the batch failed
+	err    error     // errNotChatUser, errNotMember, errDuplicate, invalidFieldsError, or why the batch failed
 	raw    []byte    // the stored message's JSON (set by the publish hook)
 	wake   chan bool // true: lead the next batch; false: stored (err says how)
 }
@@ -168,7 +168,7 @@ func (p *plugin) storeBatch(batch []*commitReq) {
 				if _, resent := invalid["client_id"]; resent {
 					b.err = errDuplicate
 				} else {
-					b.err = invalidFields(invalid) // a unique index added in the dashboard
+					b.err = invalidFieldsError{invalid} // a unique index added in the dashboard
 				}
 				break
 			}

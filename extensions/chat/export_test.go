@@ -20,7 +20,7 @@ func MessageEnvelope(room string, record any) Envelope {
 	if err != nil {
 		panic(err)
 	}
-	return Envelope{Key: room, Data: mustJSON(event{Kind: eventMessage, Room: room, Record: raw})}
+	return Envelope{Key: room, Data: appendEvent(nil, event{Kind: eventMessage, Room: room, Record: raw})}
 }
 
 // AppendMessage is the encoder of the messages of WebSocket sends.

@@ -137,7 +137,7 @@ func (p *plugin) sendMessage(room, sender, text, clientId string) ([]byte, error
 			continue
 		}
 		if err := f.ValidateValue(context.Background(), p.app, m); err != nil {
-			return nil, invalidFields(validation.Errors{f.GetName(): err})
+			return nil, invalidFieldsError{validation.Errors{f.GetName(): err}}
 		}
 	}
 	req := &commitReq{rec: m, sender: sender}
@@ -161,8 +161,6 @@ func (p *plugin) sendMessage(room, sender, text, clientId string) ([]byte, error
 // invalidFieldsError is a send refused by a field's rules or a unique index other than the
 // client_id one: the client's fault, answered with bad_request.
 type invalidFieldsError struct{ errs validation.Errors }
-
-func invalidFields(errs validation.Errors) error { return invalidFieldsError{errs} }
 
 func (e invalidFieldsError) Error() string { return e.errs.Error() }
 
